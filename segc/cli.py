@@ -1,0 +1,73 @@
+"""The `segc` command: each command is a few lines over a call in segc.api; one error
+boundary prints `Error: …` and exits 1 (usage errors exit 2), re-raising under --debug."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from .diagnostics import SegcError, render_json, render_text
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def _boundary(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        debug = ctx.find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except SegcError as e:
+            if debug:
+                raise
+            for d in e.diagnostics:
+                click.echo(f"Error: {d.headline()}" if d.span is None else render_text(d), err=True)
+            sys.exit(EXIT_ERRORS)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as e:  # the boundary: a bug must still not print a traceback
+            if debug:
+                raise
+            click.echo(f"Error: internal error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
+            sys.exit(EXIT_ERRORS)
+
+    return wrapper
+
+
+project_arg = click.argument("project_dir", default=".", type=click.Path(file_okay=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show internal details (tracebacks) on errors.")
+@click.version_option(package_name="segc")
+def main(debug: bool) -> None:
+    """segc: segments, cohorts and insights as code, compiled to DuckDB, PostgreSQL and ClickHouse."""
+
+
+@main.command()
+@project_arg
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_boundary
+def validate(project_dir: str, fmt: str) -> None:
+    """Check every definition of a project; exit 1 if any has errors."""
+    from . import api
+
+    result = api.validate(project_dir)
+    diags = result.diagnostics
+    if fmt == "json":
+        click.echo(render_json(diags))
+    else:
+        color = sys.stdout.isatty()
+        for d in diags:
+            click.echo(render_text(d, result.project.sources, color=color))
+            click.echo("")
+        n_err = len(result.errors)
+        n_def = len(result.project.definitions)
+        blocked = sum(1 for v in result.failed.values() if v.startswith("blocked"))
+        summary = f"{n_def} definition{'s' if n_def != 1 else ''} checked: {n_err} error{'s' if n_err != 1 else ''}"
+        if blocked:
+            summary += f", {blocked} blocked by errors in what they depend on"
+        click.echo(summary)
+    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)

@@ -1,0 +1,385 @@
+"""Expression text -> AST (Lark LALR over grammar/segc.lark, shipped as segc.grammar).
+
+Positions are offsets into the expression text; `locate` turns them into file spans, so an
+expression inside any YAML scalar style reports the exact line and column of the YAML file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from importlib import resources
+from typing import Callable
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast as A
+from .diagnostics import Diagnostic, SegcError, Span
+
+Locate = Callable[[int, int], Span]
+
+MAX_EXPRESSION_CHARS = 100_000
+MAX_NESTING = 200
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+KEYWORDS = {
+    "or", "and", "not", "in", "between", "is", "null", "true", "false", "segment", "now", "ago",
+    "date", "timestamp", "where", "within", "since", "before", "every", "min", "max", "sum", "avg",
+    "span", "any", "performed", "count", "first_time", "last_time", "active_days", "persons",
+    "active_periods", "sequence", "starts_with", "ends_with", "contains", "icontains", "matches",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        start=["start", "step_start", "window_start"],
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+class ExpressionError(Exception):
+    def __init__(self, diag: Diagnostic):
+        self.diag = diag
+        super().__init__(diag.headline())
+
+
+def parse_expression(text: str, locate: Locate, start: str = "start") -> A.Node:
+    """Parse one expression (or, with start="step_start"/"window_start", an event step or a
+    window). Raises ExpressionError with a located diagnostic."""
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(Diagnostic("SEG206", f"expression longer than {MAX_EXPRESSION_CHARS} characters", locate(0, 1)))
+    depth = _paren_depth(text)
+    if depth > MAX_NESTING:
+        raise ExpressionError(Diagnostic("SEG206", f"expression nested deeper than {MAX_NESTING} levels", locate(0, 1)))
+    if not text.strip() or all(l.strip().startswith("--") or not l.strip() for l in text.splitlines()):
+        raise ExpressionError(Diagnostic("SEG202", "empty expression", locate(0, max(len(text), 1))))
+    try:
+        tree = _parser().parse(text, start=start)
+    except UnexpectedInput as e:
+        raise ExpressionError(_syntax_diagnostic(e, text, locate)) from None
+    try:
+        return _Build(text, locate).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, ExpressionError):
+            raise e.orig_exc from None
+        raise
+    except RecursionError:
+        raise ExpressionError(Diagnostic("SEG206", "expression is nested too deeply", locate(0, 1))) from None
+
+
+def _paren_depth(text: str) -> int:
+    depth = best = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            best = max(best, depth)
+        elif ch == ")":
+            depth -= 1
+    return best
+
+
+_TOKEN_NAMES = {
+    "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "DOT": "'.'", "MINUS": "'-'", "COMPARE": "a comparison",
+    "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'", "TEXT_TEST": "a text test", "IDENT": "a name",
+    "QUOTED_IDENT": "a `quoted name`", "STRING": "a string", "NUMBER": "a number", "DURATION": "a duration like 30d",
+    "$END": "the end of the expression",
+}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names = []
+    for t in sorted(expected):
+        if t in _TOKEN_NAMES:
+            names.append(_TOKEN_NAMES[t])
+        elif t.isupper():
+            term = _keyword_of(t)
+            names.append(f"'{term}'" if term else t.lower())
+    names = sorted(set(names))
+    if len(names) > 8:
+        names = names[:8] + ["…"]
+    return ", ".join(names)
+
+
+@functools.lru_cache(maxsize=None)
+def _keyword_of(term_name: str) -> str | None:
+    for t in _parser().terminals:
+        if t.name == term_name and t.pattern.type == "str":
+            return t.pattern.value
+    return None
+
+
+def _syntax_diagnostic(e: UnexpectedInput, text: str, locate: Locate) -> Diagnostic:
+    if isinstance(e, UnexpectedCharacters):
+        pos = e.pos_in_stream
+        ch = text[pos]
+        if ch == "'" or ch == '"':
+            return Diagnostic("SEG205", "unterminated string: no closing " + ch, locate(pos, pos + 1))
+        if ch == "`":
+            return Diagnostic("SEG205", "unterminated `quoted name`", locate(pos, pos + 1))
+        if ch == "=" and text[pos : pos + 2] == "==":
+            return Diagnostic("SEG201", "unexpected '=='", locate(pos, pos + 2), hint="equality is a single '='")
+        if ch in "&|!":
+            word = {"&": "and", "|": "or", "!": "not"}[ch]
+            return Diagnostic("SEG200", f"unexpected character '{ch}'", locate(pos, pos + 1), hint=f"write '{word}'")
+        return Diagnostic("SEG200", f"unexpected character {ch!r}", locate(pos, pos + 1))
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        expected = _describe_expected(set(e.expected))
+        end = len(text.rstrip())
+        return Diagnostic("SEG202", f"unexpected end of expression; expected {expected}", locate(max(end - 1, 0), max(end, 1)))
+    assert isinstance(e, UnexpectedToken)
+    tok = e.token
+    start, end = tok.start_pos, tok.end_pos
+    value = str(tok)
+    expected = set(e.expected)
+    hint = None
+    before = text[:start].rstrip()
+    prev_word = before.split()[-1] if before.split() else ""
+    if expected == {"LPAR"} and prev_word in KEYWORDS:
+        pstart = len(before) - len(prev_word)
+        return Diagnostic(
+            "SEG201",
+            f"'{prev_word}' is a keyword and must be followed by '('",
+            locate(pstart, len(before)),
+            hint=f"a property named {prev_word} is written `{prev_word}`",
+        )
+    if value == "=" and before.endswith("="):
+        return Diagnostic("SEG201", "unexpected '=='", locate(start - 1, end), hint="equality is a single '='")
+    if value.lower() in KEYWORDS and value != value.lower():
+        hint = f"keywords are lower case: write '{value.lower()}'"
+    elif value in KEYWORDS and ("IDENT" in expected):
+        hint = f"'{value}' is a keyword; a property of that name is written `{value}`"
+    elif tok.type == "IDENT" and "COMPARE" in expected and value in ("IN", "AND", "OR", "NOT", "BETWEEN", "IS"):
+        hint = f"keywords are lower case: write '{value.lower()}'"
+    elif tok.type == "IDENT" and value.upper() in ("AND", "OR", "NOT", "IN", "IS", "BETWEEN", "NULL"):
+        hint = f"keywords are lower case: write '{value.lower()}'"
+    elif tok.type == "NUMBER" and text[end : end + 1].isalpha():
+        hint = "durations are written like 45s, 15m, 12h, 30d or 2w"
+    elif value == "between" and "RPAR" in expected:
+        hint = "a where condition that is a bare boolean followed by a between window is written in parentheses"
+    return Diagnostic("SEG201", f"unexpected '{value}'; expected {_describe_expected(expected)}", locate(start, end), hint=hint)
+
+
+def _unquote(s: str) -> str:
+    q = s[0]
+    return s[1:-1].replace(q + q, q)
+
+
+def parse_time_literal(func: str, text: str) -> dt.datetime:
+    """date('2026-01-01') / timestamp('2026-01-01 12:00:00[.ffffff][Z|+00:00]') -> naive UTC."""
+    if func == "date":
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+    if len(text) < 10:
+        raise ValueError("too short")
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+@v_args(meta=True)
+class _Build(Transformer):
+    """Parse tree -> AST nodes; rule aliases in the grammar name these methods."""
+
+    def __init__(self, text: str, locate: Locate):
+        super().__init__()
+        self.text = text
+        self.locate = locate
+
+    def _span(self, meta) -> Span:
+        return self.locate(meta.start_pos, meta.end_pos)
+
+    def _tspan(self, tok: Token) -> Span:
+        return self.locate(tok.start_pos, tok.end_pos)
+
+    def _name(self, tok: Token) -> str:
+        s = str(tok)
+        return s[1:-1] if tok.type == "QUOTED_IDENT" else s
+
+    # literals
+    def string(self, meta, c):
+        return A.Literal(self._span(meta), _unquote(str(c[0])), "string")
+
+    def number(self, meta, c):
+        s = str(c[0])
+        if any(ch in s for ch in ".eE"):
+            return A.Literal(self._span(meta), float(s), "number")
+        return A.Literal(self._span(meta), int(s), "integer")
+
+    def negative_number(self, meta, c):
+        lit = self.number(meta, c)
+        return A.Literal(self._span(meta), -lit.value, lit.type)
+
+    def true(self, meta, c):
+        return A.Literal(self._span(meta), True, "boolean")
+
+    def false(self, meta, c):
+        return A.Literal(self._span(meta), False, "boolean")
+
+    def null(self, meta, c):
+        return A.Literal(self._span(meta), None, "null")
+
+    def duration(self, meta, c):
+        s = str(c[0])
+        return A.Duration(self._span(meta), int(s[:-1]) * DURATION_UNITS[s[-1]], s)
+
+    def literals(self, meta, c):
+        return tuple(c)
+
+    # time
+    def now(self, meta, c):
+        return A.Now(self._span(meta))
+
+    def ago(self, meta, c):
+        return A.Ago(self._span(meta), c[0])
+
+    def _time(self, meta, c, func):
+        tok = c[0]
+        raw = _unquote(str(tok))
+        try:
+            value = parse_time_literal(func, raw)
+        except ValueError:
+            form = "'YYYY-MM-DD'" if func == "date" else "'YYYY-MM-DD HH:MM:SS[.ffffff][Z]'"
+            raise ExpressionError(
+                Diagnostic("SEG204", f"invalid {func} '{raw}': expected {form}", self._tspan(tok))
+            ) from None
+        return A.TimeLiteral(self._span(meta), value, func)
+
+    def date(self, meta, c):
+        return self._time(meta, c, "date")
+
+    def timestamp(self, meta, c):
+        return self._time(meta, c, "timestamp")
+
+    # names
+    def bare_property(self, meta, c):
+        return A.Property(self._span(meta), self._name(c[0]), None, self._tspan(c[0]))
+
+    def dotted_property(self, meta, c):
+        return A.Property(self._span(meta), self._name(c[1]), self._name(c[0]), self._tspan(c[1]))
+
+    def segment_ref(self, meta, c):
+        return A.SegmentRef(self._span(meta), self._name(c[0]), self._tspan(c[0]))
+
+    # operators
+    def compare(self, meta, c):
+        op = str(c[1])
+        return A.Compare(self._span(meta), "!=" if op == "<>" else op, c[0], c[2])
+
+    def in_list(self, meta, c):
+        return A.InList(self._span(meta), c[0], c[1], False)
+
+    def not_in_list(self, meta, c):
+        return A.InList(self._span(meta), c[0], c[1], True)
+
+    def between(self, meta, c):
+        return A.Between(self._span(meta), c[0], c[1], c[2])
+
+    def is_null(self, meta, c):
+        return A.IsNull(self._span(meta), c[0], False)
+
+    def is_not_null(self, meta, c):
+        return A.IsNull(self._span(meta), c[0], True)
+
+    def text_test(self, meta, c):
+        return A.TextTest(self._span(meta), str(c[1]), c[0], c[2])
+
+    def arith(self, meta, c):
+        return A.Arith(self._span(meta), str(c[1]), c[0], c[2])
+
+    def negate(self, meta, c):
+        inner = c[0]
+        if isinstance(inner, A.Literal) and inner.type in ("integer", "number"):
+            return A.Literal(self._span(meta), -inner.value, inner.type)
+        return A.Negate(self._span(meta), inner)
+
+    def not_op(self, meta, c):
+        return A.Not(self._span(meta), c[0])
+
+    def and_op(self, meta, c):
+        return A.And(self._span(meta), c[0], c[1])
+
+    def or_op(self, meta, c):
+        return A.Or(self._span(meta), c[0], c[1])
+
+    def paren(self, meta, c):  # "(" expr ")" kept so `where (flag) between …` can be read as a window
+        return A.Paren(self._span(meta), c[0])
+
+    # behaviour
+    def event_name(self, meta, c):
+        tok = c[0]
+        name = _unquote(str(tok)) if tok.type == "STRING" else str(tok)
+        return A.EventRef(self._span(meta), name)
+
+    def any_event(self, meta, c):
+        return A.EventRef(self._span(meta), None)
+
+    def filter(self, meta, c):
+        return ("where", c[0])
+
+    def within(self, meta, c):
+        return A.Window(self._span(meta), "within", c[0], None)
+
+    def since(self, meta, c):
+        return A.Window(self._span(meta), "since", c[0], None)
+
+    def before(self, meta, c):
+        return A.Window(self._span(meta), "before", None, c[0])
+
+    def window_between(self, meta, c):
+        return A.Window(self._span(meta), "between", c[0], c[1])
+
+    def span(self, meta, c):
+        return ("span", c[0])
+
+    def _split(self, meta, event, rest):
+        where = window = None
+        for x in rest:
+            if isinstance(x, A.Window):
+                window = x
+            elif isinstance(x, tuple) and x[0] == "where":
+                where = x[1]
+        # `E where (flag) between T1 and T2`: the parenthesised condition, then a window
+        if window is None and isinstance(where, A.Between) and isinstance(where.operand, A.Paren):
+            b = where
+            window = A.Window(self.locate(meta.start_pos, meta.end_pos), "between", b.low, b.high)
+            where = b.operand
+        return where, window
+
+    def event_call(self, meta, c):
+        func = str(c[0].children[0])
+        where, window = self._split(meta, c[1], c[2:])
+        return A.EventCall(self._span(meta), func, c[1], where, window)
+
+    def aggregate(self, meta, c):
+        func = str(c[0].children[0])
+        where, window = self._split(meta, c[1], c[3:])
+        return A.Aggregate(self._span(meta), func, c[1], self._name(c[2]), self._tspan(c[2]), where, window)
+
+    def active_periods(self, meta, c):
+        event = c[0]
+        where, window = self._split(meta, event, c[1:])
+        plain = [x for x in c[1:] if not isinstance(x, (A.Window, tuple))]
+        every = plain[0]
+        min_events = plain[1] if len(plain) > 1 else None
+        return A.ActivePeriods(self._span(meta), event, where, window, every, min_events)
+
+    def step_start(self, meta, c):
+        return c[0]
+
+    def window_start(self, meta, c):
+        return c[0]
+
+    def step(self, meta, c):
+        return A.Step(self._span(meta), c[0], c[1][1] if len(c) > 1 else None)
+
+    def sequence(self, meta, c):
+        steps = tuple(x for x in c if isinstance(x, A.Step))
+        window = next((x for x in c if isinstance(x, A.Window)), None)
+        limit = next((x[1] for x in c if isinstance(x, tuple) and x[0] == "span"), None)
+        return A.Sequence(self._span(meta), steps, window, limit)
