@@ -71,3 +71,31 @@ def validate(project_dir: str, fmt: str) -> None:
             summary += f", {blocked} blocked by errors in what they depend on"
         click.echo(summary)
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+def _print_errors(result) -> None:
+    for d in result.errors:
+        click.echo(render_text(d, result.project.sources, color=sys.stderr.isatty()), err=True)
+
+
+select_option = click.option("--select", "-s", "select", multiple=True, help="Definitions to use (names, comma- or space-separated).")
+as_of_option = click.option("--as-of", "as_of", help="Reference instant for now(), ISO-8601 (UTC when no offset). Default: the engine's clock.")
+
+
+@main.command("compile")
+@project_arg
+@click.option("--dialect", "-d", type=click.Choice(["duckdb", "postgres", "clickhouse", "all"]), default="all", show_default=True)
+@as_of_option
+@select_option
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Output folder (default: PROJECT_DIR/target/compiled).")
+@_boundary
+def compile_(project_dir: str, dialect: str, as_of: str | None, select: tuple[str, ...], out: str | None) -> None:
+    """Write each segment's SQL to OUT/<dialect>/<name>.sql."""
+    from . import api
+
+    dialects = ("duckdb", "postgres", "clickhouse") if dialect == "all" else (dialect,)
+    result, files = api.compile_project(project_dir, dialects, api.parse_as_of(as_of), list(select) or None, out)
+    _print_errors(result)
+    click.echo(f"compiled {len(files)} file{'s' if len(files) != 1 else ''} for {', '.join(dialects)}"
+               + (f" into {files[0].parent.parent}" if files else ""))
+    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)

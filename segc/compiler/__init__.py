@@ -1,0 +1,49 @@
+"""Typed IR -> SQL text for duckdb / postgres / clickhouse (the builder and dialect arrows)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from .. import ir
+from ..loader.project import Model
+from .builder import QueryBuilder
+from .dialects import DIALECTS, ENGINES
+
+
+def as_of_text(as_of: dt.datetime | None) -> str:
+    return as_of.strftime("%Y-%m-%dT%H:%M:%S") + (f".{as_of.microsecond:06d}" if as_of.microsecond else "") + "Z" if as_of else "now() when the query runs"
+
+
+def to_sql(tree, dialect: str, pretty: bool = True) -> str:
+    return tree.sql(dialect=ENGINES[dialect].sqlglot_dialect, pretty=pretty, identify=True)
+
+
+def segment_select(model: Model, segments: dict[str, ir.Segment], name: str, dialect: str, as_of: dt.datetime | None):
+    """The sqlglot tree of one segment's members."""
+    return QueryBuilder(model, segments, ENGINES[dialect], as_of).members(name)
+
+
+def flags_select(model: Model, segments: dict[str, ir.Segment], names: list[str], dialect: str, as_of: dt.datetime | None):
+    """One query, one scan of the events table: the persons key and a flag per segment."""
+    return QueryBuilder(model, segments, ENGINES[dialect], as_of).flags(names)
+
+
+def segment_sql(model: Model, segments: dict[str, ir.Segment], name: str, dialect: str, as_of: dt.datetime | None, pretty: bool = True) -> str:
+    return to_sql(segment_select(model, segments, name, dialect, as_of), dialect, pretty)
+
+
+def flags_sql(model: Model, segments: dict[str, ir.Segment], names: list[str], dialect: str, as_of: dt.datetime | None, pretty: bool = True) -> str:
+    return to_sql(flags_select(model, segments, names, dialect, as_of), dialect, pretty)
+
+
+def segment_file(model: Model, segment: ir.Segment, segments: dict[str, ir.Segment], dialect: str, as_of: dt.datetime | None) -> str:
+    """The text of target/compiled/<dialect>/<name>.sql: a header comment, then one SELECT."""
+    header = (
+        f"-- segment {segment.name}, compiled by segc from {segment.path}\n"
+        f"-- dialect: {dialect}; as of: {as_of_text(as_of)}\n"
+    )
+    if segment.description:
+        header += "-- " + " ".join(segment.description.split()) + "\n"
+    return header + segment_sql(model, segments, segment.name, dialect, as_of) + ";\n"
+
+
+__all__ = ["DIALECTS", "segment_sql", "flags_sql", "segment_file", "segment_select", "flags_select", "as_of_text", "to_sql"]

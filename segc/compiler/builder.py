@@ -1,0 +1,439 @@
+"""Typed IR -> sqlglot expression tree. A segment becomes one SELECT of member keys; a set of
+segments can become one query with a membership flag per segment. Either way the events
+table is scanned once for all conditional aggregates (sequences and active periods add a
+CTE of their own). No SQL text is assembled here: literals and names go in as sqlglot nodes.
+
+Meaning (LANGUAGE.md §4) and how it is kept on every engine:
+- universe = persons rows; behaviour comes from a LEFT JOIN of per-person aggregates, so
+  persons without events are there with count 0 / performed false / first_time null;
+- two-valued logic: every boolean is built never-null (COALESCE(x, FALSE) where an operand
+  can be null), so NOT, != and not in are exact complements;
+- events at or after now() are filtered once, in every scan of the events table.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from .. import ir
+from ..loader.project import Model
+from .dialects import Engine
+
+P, E, PE, A = "p", "e", "pe", "segc_a"  # table aliases: persons, events, persons-of-events, aggregates
+PID = "segc_pid"
+
+
+def ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.Column(this=ident(name), table=exp.to_identifier(table) if table else None)
+
+
+def table(name: str, alias: str | None = None) -> exp.Table:
+    """A (possibly schema-qualified) table name with every part quoted."""
+    parts = name.split(".")
+    t = exp.Table(this=ident(parts[-1]), db=ident(parts[-2]) if len(parts) >= 2 else None,
+                  catalog=ident(parts[-3]) if len(parts) >= 3 else None)
+    if alias:
+        t.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+    return t
+
+
+def _and(parts: list[exp.Expression]) -> exp.Expression | None:
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.And(this=out, expression=p)
+    return out
+
+
+def _or(parts: list[exp.Expression]) -> exp.Expression:
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=p)
+    return out
+
+
+def _paren(e: exp.Expression) -> exp.Expression:
+    """Parentheses where precedence needs them (the generator prints the tree as it is)."""
+    return exp.Paren(this=e) if isinstance(e, (exp.Connector, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Neg, exp.Not)) else e
+
+
+def _not(e: exp.Expression) -> exp.Expression:
+    return exp.Not(this=e if isinstance(e, (exp.Coalesce, exp.Boolean, exp.Paren)) else exp.Paren(this=e))
+
+
+def _not_null_bool(e: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=e, expressions=[exp.false()])
+
+
+def interval(seconds: int) -> exp.Interval:
+    for unit, size in (("WEEK", 0), ("DAY", 86400), ("HOUR", 3600), ("MINUTE", 60), ("SECOND", 1)):
+        if size and seconds % size == 0:
+            return exp.Interval(this=exp.Literal.string(str(seconds // size)), unit=exp.var(unit))
+    return exp.Interval(this=exp.Literal.string(str(seconds)), unit=exp.var("SECOND"))
+
+
+@dataclass
+class _Value:
+    sql: exp.Expression
+    nullable: bool
+
+
+class QueryBuilder:
+    """Compiles the segments of one project for one engine and one reference time."""
+
+    def __init__(self, model: Model, segments: dict[str, ir.Segment], engine: Engine, as_of: dt.datetime | None):
+        self.m = model
+        self.segments = segments
+        self.engine = engine
+        self.as_of = as_of
+        self._aggs: dict[str, exp.Column] = {}
+        self._agg_selects: list[exp.Expression] = []
+        self._agg_needs_persons = False
+        self._ctes: list[exp.CTE] = []
+        self._joins: list[tuple[exp.Table, exp.Expression]] = []
+        self._flags: dict[str, exp.Expression] = {}
+        self._n = 0
+
+    # -- names ---------------------------------------------------------------------------------
+    def pkey(self, alias: str = P) -> exp.Column:
+        return col(self.m.persons.key, alias)
+
+    def ecol(self, which: str) -> exp.Column:
+        ev = self.m.events
+        return col({"person": ev.person, "event": ev.event, "timestamp": ev.timestamp}[which], E)
+
+    def person_prop(self, name: str, type_: str, alias: str) -> exp.Expression:
+        js = self.m.persons.properties_json
+        if js:
+            return self.engine.json_property(col(js, alias), name, type_)
+        return col(name, alias)
+
+    def event_prop(self, name: str, type_: str) -> exp.Expression:
+        js = self.m.events.properties_json
+        if js:
+            return self.engine.json_property(col(js, E), name, type_)
+        return col(name, E)
+
+    def now(self) -> exp.Expression:
+        if self.as_of is not None:
+            return self.engine.timestamp_literal(self.as_of)
+        return self.engine.now()
+
+    # -- values --------------------------------------------------------------------------------
+    def const_time(self, e: ir.Expr) -> dt.datetime | None:
+        """Fold now()/literals ± durations when the reference time is known."""
+        if isinstance(e, ir.Now):
+            return self.as_of
+        if isinstance(e, ir.Const) and e.type == "timestamp":
+            return e.value
+        if isinstance(e, ir.Arith) and e.type == "timestamp" and isinstance(e.right, ir.Const) and e.right.type == "duration":
+            base = self.const_time(e.left)
+            if base is not None:
+                d = dt.timedelta(seconds=e.right.value)
+                return base - d if e.op == "-" else base + d
+        return None
+
+    def value(self, e: ir.Expr, ctx: str) -> _Value:
+        if e.type == "boolean" and not isinstance(e, (ir.Const, ir.PersonProp, ir.EventProp)):
+            return _Value(self.cond(e, ctx), False)
+        if e.type == "timestamp":
+            folded = self.const_time(e)
+            if folded is not None:
+                return _Value(self.engine.timestamp_literal(folded), False)
+        if isinstance(e, ir.Const):
+            return _Value(self.literal(e.value, e.type), e.value is None)
+        if isinstance(e, ir.Now):
+            return _Value(self.now(), False)
+        if isinstance(e, ir.PersonProp):
+            return _Value(self.person_prop(e.name, e.type, PE if ctx == "event" else P), True)
+        if isinstance(e, ir.EventProp):
+            return _Value(self.event_prop(e.name, e.type), True)
+        if isinstance(e, ir.Negate):
+            v = self.value(e.operand, ctx)
+            return _Value(exp.Neg(this=_paren(v.sql)), v.nullable)
+        if isinstance(e, ir.Arith):
+            return self.arith(e, ctx)
+        if isinstance(e, ir.EventAgg):
+            return self.behaviour(e)
+        if isinstance(e, ir.ActivePeriods):
+            return _Value(self.active_periods(e), False)
+        raise NotImplementedError(type(e).__name__)
+
+    def literal(self, v: object, type_: str) -> exp.Expression:
+        if v is None:
+            return exp.Null()
+        if type_ == "boolean":
+            return exp.Boolean(this=bool(v))
+        if type_ == "string":
+            return exp.Literal.string(v)
+        if type_ == "timestamp":
+            return self.engine.timestamp_literal(v)
+        return exp.Literal.number(repr(v) if isinstance(v, float) else v)
+
+    def arith(self, e: ir.Arith, ctx: str) -> _Value:
+        left = self.value(e.left, ctx)
+        if e.type == "timestamp":
+            seconds = e.right.value
+            cls = exp.Sub if e.op == "-" else exp.Add
+            return _Value(cls(this=left.sql, expression=interval(seconds)), left.nullable)
+        right = self.value(e.right, ctx)
+        nullable = left.nullable or right.nullable
+        l, r = _paren(left.sql), _paren(right.sql)
+        if e.op == "/":
+            # true division; x / 0 is null on every engine (ClickHouse gives inf, PostgreSQL fails)
+            dbl = exp.DataType.build("DOUBLE")
+            return _Value(exp.Div(this=exp.cast(l, dbl), expression=exp.Nullif(this=exp.cast(r, dbl), expression=exp.Literal.number(0))), True)
+        cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[e.op]
+        return _Value(cls(this=l, expression=r), nullable)
+
+    # -- booleans (never null) -----------------------------------------------------------------
+    def cond(self, e: ir.Expr, ctx: str) -> exp.Expression:
+        if isinstance(e, ir.Const):
+            return exp.Boolean(this=bool(e.value))
+        if isinstance(e, ir.SegmentRef):
+            return self.flag(e.name)
+        if isinstance(e, ir.Not):
+            return _not(self.cond(e.operand, ctx))
+        if isinstance(e, ir.And):
+            return _and([_paren(self.cond(x, ctx)) for x in e.items])
+        if isinstance(e, ir.Or):
+            return _or([_paren(self.cond(x, ctx)) for x in e.items])
+        if isinstance(e, ir.IsNull):
+            v = self.value(e.operand, ctx)
+            test = exp.Is(this=v.sql, expression=exp.Null())
+            return _not(test) if e.negated else test
+        if isinstance(e, (ir.PersonProp, ir.EventProp)):  # a bare boolean property
+            return _not_null_bool(self.value(e, ctx).sql)
+        if isinstance(e, ir.Compare):
+            return self.compare(e, ctx)
+        if isinstance(e, ir.InList):
+            v = self.value(e.operand, ctx)
+            items = [self.literal(x, _type_of(x, e.operand.type)) for x in e.values]
+            test = exp.In(this=v.sql, expressions=items)
+            test = _not_null_bool(test) if v.nullable else test
+            return _not(test) if e.negated else test
+        if isinstance(e, ir.Between):
+            vals = [self.value(x, ctx) for x in (e.operand, e.low, e.high)]
+            test = exp.Between(this=vals[0].sql, low=vals[1].sql, high=vals[2].sql)
+            return _not_null_bool(test) if any(v.nullable for v in vals) else test
+        if isinstance(e, ir.TextTest):
+            return self.text_test(e, ctx)
+        if isinstance(e, ir.EventAgg):
+            return self.behaviour(e).sql
+        if isinstance(e, ir.Sequence):
+            return self.sequence(e)
+        raise NotImplementedError(type(e).__name__)
+
+    def compare(self, e: ir.Compare, ctx: str) -> exp.Expression:
+        left, right = self.value(e.left, ctx), self.value(e.right, ctx)
+        negate = e.op == "!="
+        cls = {"=": exp.EQ, "!=": exp.EQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[e.op]
+        test = cls(this=_paren(left.sql), expression=_paren(right.sql))
+        if left.nullable or right.nullable:
+            test = _not_null_bool(test)
+        return _not(test) if negate else test
+
+    def text_test(self, e: ir.TextTest, ctx: str) -> exp.Expression:
+        v = self.value(e.operand, ctx)
+        pat = exp.Literal.string(e.pattern)
+        if e.op == "starts_with":
+            test = exp.StartsWith(this=v.sql, expression=pat)
+        elif e.op == "ends_with":
+            test = exp.EndsWith(this=v.sql, expression=pat)
+        elif e.op == "contains":
+            test = exp.GT(this=exp.StrPosition(this=v.sql, substr=pat), expression=exp.Literal.number(0))
+        elif e.op == "icontains":
+            test = exp.GT(
+                this=exp.StrPosition(this=self.engine.lower(v.sql), substr=self.engine.lower(pat)),
+                expression=exp.Literal.number(0),
+            )
+        else:
+            test = exp.RegexpLike(this=v.sql, expression=pat)
+        return _not_null_bool(test) if v.nullable else test
+
+    def flag(self, name: str) -> exp.Expression:
+        """Membership of a segment, as a never-null boolean (inlined where it is referenced)."""
+        if name not in self._flags:
+            self._flags[name] = self.cond(self.segments[name].where, "person")
+        return self._flags[name].copy()
+
+    # -- behaviour -----------------------------------------------------------------------------
+    def event_scan(self, f_where: ir.Expr | None, window: ir.Window) -> list[exp.Expression]:
+        """Conditions on one event row: where, window (events at/after now are filtered in FROM)."""
+        parts = []
+        ts = self.ecol("timestamp")
+        if f_where is not None:
+            parts.append(self.cond(f_where, "event"))
+        if window.start is not None:
+            parts.append(exp.GTE(this=ts, expression=self.value(window.start, "event").sql))
+        if window.end is not None:
+            parts.append(exp.LT(this=ts, expression=self.value(window.end, "event").sql))
+        return parts
+
+    def event_match(self, event: str | None, where: ir.Expr | None, window: ir.Window) -> exp.Expression | None:
+        parts = []
+        if event is not None:
+            parts.append(exp.EQ(this=self.ecol("event"), expression=exp.Literal.string(event)))
+        parts += self.event_scan(where, window)
+        return _and([_paren(p) for p in parts])
+
+    def behaviour(self, e: ir.EventAgg) -> _Value:
+        f = e.filter
+        if _uses_person(f.where, f.window):
+            self._agg_needs_persons = True
+        c = self.event_match(f.event, f.where, f.window)
+        ts = self.ecol("timestamp")
+
+        def when(x: exp.Expression) -> exp.Expression:
+            return x if c is None else exp.Case(ifs=[exp.If(this=c.copy(), true=x)])
+
+        func = e.func
+        if func in ("performed", "count", "persons"):
+            agg = exp.Count(this=exp.Star()) if c is None else exp.CountIf(this=c)
+        elif func in ("first_time", "last_time"):
+            agg = (exp.Min if func == "first_time" else exp.Max)(this=when(ts))
+        elif func == "active_days":
+            agg = exp.Count(this=exp.Distinct(expressions=[when(exp.cast(ts, exp.DataType.build("DATE")))]))
+        else:
+            agg = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[func](this=when(self.event_prop(e.prop.name, e.prop.type)))
+        column = self._aggregate(agg)
+        zero = exp.Literal.number(0)
+        if func == "performed":
+            return _Value(exp.GT(this=exp.Coalesce(this=column, expressions=[zero]), expression=zero), False)
+        if func in ("count", "active_days", "sum", "persons"):
+            return _Value(exp.Coalesce(this=column, expressions=[zero]), False)
+        return _Value(column, True)
+
+    def _aggregate(self, agg: exp.Expression) -> exp.Column:
+        key = agg.sql(dialect=self.engine.sqlglot_dialect)
+        if key not in self._aggs:
+            alias = f"segc_{len(self._aggs) + 1}"
+            self._agg_selects.append(exp.alias_(agg, alias, quoted=False))
+            self._aggs[key] = col(alias, A)
+        return self._aggs[key].copy()
+
+    def _events_from(self, needs_persons: bool) -> tuple[exp.Table, exp.Join | None, exp.Expression]:
+        """FROM events [JOIN persons], and the condition every scan applies: before now()."""
+        ev = table(self.m.events.table, E)
+        join = None
+        if needs_persons:
+            join = exp.Join(this=table(self.m.persons.table, PE), kind="INNER",
+                            on=exp.EQ(this=self.pkey(PE), expression=self.ecol("person")))
+        before_now = exp.LT(this=self.ecol("timestamp"), expression=self.now())
+        return ev, join, before_now
+
+    def _scan_select(self, projections: list[exp.Expression], needs_persons: bool, conds: list[exp.Expression]) -> exp.Select:
+        ev, join, before_now = self._events_from(needs_persons)
+        sel = exp.Select(expressions=projections).from_(ev, copy=False)
+        if join is not None:
+            sel = sel.join(join, copy=False)
+        return sel.where(_and([before_now] + [_paren(c) for c in conds]), copy=False)
+
+    def _cte_name(self, kind: str) -> str:
+        self._n += 1
+        return f"segc_{kind}{self._n}"
+
+    def active_periods(self, e: ir.ActivePeriods) -> exp.Expression:
+        f = e.filter
+        name = self._cte_name("periods")
+        micros = exp.DateDiff(this=self.now(), expression=self.ecol("timestamp"), unit=exp.var("MICROSECOND"))
+        # period k holds the events in [now - (k+1)·D, now - k·D): k = (µs before now - 1) div D
+        k = exp.IntDiv(this=exp.Paren(this=exp.Sub(this=micros, expression=exp.Literal.number(1))),
+                       expression=exp.Literal.number(e.every_seconds * 1_000_000))
+        match = self.event_match(f.event, f.where, f.window)
+        inner = self._scan_select([exp.alias_(self.ecol("person"), PID), exp.alias_(k, "segc_k")],
+                                  _uses_person(f.where, f.window), [match] if match is not None else [])
+        inner = inner.group_by(self.ecol("person"), k.copy(), copy=False).having(
+            exp.GTE(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(e.min_events)), copy=False)
+        outer = (exp.Select(expressions=[col(PID), exp.alias_(exp.Count(this=exp.Star()), "segc_n")])
+                 .from_(inner.subquery("segc_periods"), copy=False).group_by(col(PID), copy=False))
+        self._ctes.append(exp.CTE(this=outer, alias=exp.TableAlias(this=exp.to_identifier(name))))
+        self._joins.append((table(name, name), exp.EQ(this=col(PID, name), expression=self.pkey())))
+        return exp.Coalesce(this=col("segc_n", name), expressions=[exp.Literal.number(0)])
+
+    def sequence(self, e: ir.Sequence) -> exp.Expression:
+        """Greedy chain per start event: each step takes the earliest matching event strictly
+        after the previous one, within the window and (if given) at most `span` after the start."""
+        base = self._cte_name("sequence")
+        prev = None
+        ts = self.ecol("timestamp")
+        for i, step in enumerate(e.steps, start=1):
+            match = self.event_match(step.event, step.where, e.window)
+            conds = [match] if match is not None else []
+            persons = _uses_person(step.where, e.window)
+            name = f"{base}_{i}"
+            if prev is None:
+                sel = self._scan_select(
+                    [exp.alias_(self.ecol("person"), PID), exp.alias_(ts, "segc_t1"), exp.alias_(ts.copy(), "segc_t")],
+                    persons, conds + [_not(exp.Is(this=self.ecol("person"), expression=exp.Null()))])
+            else:
+                on = [exp.EQ(this=self.ecol("person"), expression=col(PID, "s")), exp.GT(this=ts.copy(), expression=col("segc_t", "s"))]
+                if e.span_seconds is not None:
+                    on.append(exp.LTE(this=ts.copy(), expression=exp.Add(this=col("segc_t1", "s"), expression=interval(e.span_seconds))))
+                ev, join, before_now = self._events_from(persons)
+                sel = (exp.Select(expressions=[col(PID, "s"), col("segc_t1", "s"), exp.alias_(exp.Min(this=ts.copy()), "segc_t")])
+                       .from_(table(prev, "s"), copy=False)
+                       .join(exp.Join(this=ev, kind="INNER", on=_and(on)), copy=False))
+                if join is not None:
+                    sel = sel.join(join, copy=False)
+                sel = sel.where(_and([before_now] + [_paren(c) for c in conds]), copy=False).group_by(
+                    col(PID, "s"), col("segc_t1", "s"), copy=False)
+            self._ctes.append(exp.CTE(this=sel, alias=exp.TableAlias(this=exp.to_identifier(name))))
+            prev = name
+        members = exp.Select(expressions=[col(PID)]).from_(table(prev), copy=False)
+        return _not_null_bool(exp.In(this=self.pkey(), query=members.subquery()))
+
+    # -- queries -------------------------------------------------------------------------------
+    def _assemble(self, select: exp.Select) -> exp.Select:
+        ctes = []
+        if self._agg_selects:
+            agg = self._scan_select([exp.alias_(self.ecol("person"), PID)] + self._agg_selects, self._agg_needs_persons, [])
+            agg = agg.group_by(self.ecol("person"), copy=False)
+            ctes.append(exp.CTE(this=agg, alias=exp.TableAlias(this=exp.to_identifier(A))))
+            select = select.join(
+                exp.Join(this=table(A, A), side="LEFT", on=exp.EQ(this=col(PID, A), expression=self.pkey())), copy=False)
+        for t, on in self._joins:
+            select = select.join(exp.Join(this=t, side="LEFT", on=on), copy=False)
+        ctes += self._ctes
+        if ctes:
+            select.set("with_", exp.With(expressions=ctes))
+        return self.engine.finish(select)
+
+    def members(self, name: str) -> exp.Select:
+        """SELECT the member keys of one segment: one column, named like the persons key."""
+        condition = self.flag(name)
+        sel = (exp.Select(expressions=[exp.alias_(self.pkey(), ident(self.m.persons.key))])
+               .from_(table(self.m.persons.table, P), copy=False))
+        sel = self._assemble(sel)
+        return sel.where(condition, copy=False)
+
+    def flags(self, names: list[str]) -> exp.Select:
+        """One row per person: the key, then one never-null membership flag per segment."""
+        projections = [exp.alias_(self.pkey(), ident(self.m.persons.key))]
+        for n in names:
+            projections.append(exp.alias_(self.flag(n), ident(n)))
+        sel = exp.Select(expressions=projections).from_(table(self.m.persons.table, P), copy=False)
+        return self._assemble(sel)
+
+
+def _type_of(value: object, operand_type: str) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    return "number" if isinstance(value, float) else "integer"
+
+
+def _uses_person(where: ir.Expr | None, window: ir.Window) -> bool:
+    for root in (where, window.start, window.end):
+        if root is not None and any(isinstance(n, ir.PersonProp) for n in ir.walk(root)):
+            return True
+    return False
