@@ -87,3 +87,112 @@ def compile_project(
         os.replace(tmp, path)
         files.append(path)
     return result, files
+
+
+def _needed(result: CheckResult, names: list[str]) -> None:
+    """Refuse to run definitions that failed the checks (theirs and their dependencies' errors)."""
+    from .diagnostics import Diagnostic, SegcError
+
+    bad = [n for n in names if n in result.failed]
+    if bad:
+        diags = list(result.errors) or []
+        diags.append(Diagnostic("SEG501", f"cannot run {', '.join(bad)}: fix the errors above first", None))
+        raise SegcError(diags)
+
+
+def _now_utc():
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def connect_target(result: CheckResult, target: str | None):
+    """Open the engine of a target (--target, else default_target)."""
+    from .engines import EngineError, connect
+    from .diagnostics import Diagnostic, SegcError
+    from .loader.project import resolve_target
+
+    settings = resolve_target(result.project, target)
+    try:
+        return settings, connect(settings)
+    except EngineError as e:
+        raise SegcError(Diagnostic("SEG500", f"target '{settings['name']}': {e}", None)) from None
+
+
+def run(project_dir=".", target: str | None = None, select: list[str] | None = None, as_of=None, progress=None):
+    """Materialize the selected segments' members in the target; returns [Materialized]."""
+    from .runner.materialize import materialize
+
+    result = validate(project_dir)
+    names = select_names(result, select)
+    _needed(result, names)
+    settings, engine = connect_target(result, target)
+    with engine:
+        return materialize(engine, settings, result.project.model, result.segments(), names, as_of or _now_utc(), progress)
+
+
+def overlap(project_dir=".", target: str | None = None, select: list[str] | None = None, as_of=None, result=None):
+    """Sizes and pairwise overlaps of the selected segments (all by default), in one query."""
+    result = result or validate(project_dir)
+    names = select_names(result, select)
+    _needed(result, names)
+    return _matrix(result, target, names, as_of)
+
+
+def _matrix(result: CheckResult, target, names: list[str], as_of):
+    from .compiler import masks_select, to_sql
+    from .diagnostics import Diagnostic, SegcError
+    from .engines import EngineError
+    from .runner.overlap import from_mask_rows
+
+    settings, engine = connect_target(result, target)
+    sql = to_sql(masks_select(result.project.model, result.segments(), names, engine.dialect, as_of or _now_utc()), engine.dialect, pretty=False)
+    with engine:
+        try:
+            rows = engine.query(sql)
+        except EngineError as e:
+            raise SegcError(Diagnostic("SEG500", f"evaluating {len(names)} segments failed: {e}", None)) from None
+    return from_mask_rows(names, rows)
+
+
+def check(project_dir=".", target: str | None = None, as_of=None):
+    """Judge every expect: block and partition on one pass. Returns (outcomes, matrix, result)."""
+    from .runner.checks import judge, segments_to_evaluate
+
+    result = validate(project_dir)
+    definitions = {**result.definitions}
+    names = segments_to_evaluate(definitions)
+    owners = [d.name for d in result.project.definitions if d.kind in ("segment", "partition") and d.name in result.failed]
+    _needed(result, [n for n in names if n in result.failed] + owners)
+    if not names:
+        return [], None, result
+    m = _matrix(result, target, names, as_of)
+    return judge(definitions, m, result.project.max_jaccard), m, result
+
+
+def export(project_dir, name: str, fmt: str = "csv", out=None, target: str | None = None, as_of=None):
+    """Write the members of one segment with their person properties (csv or parquet)."""
+    from sqlglot import exp
+
+    from .compiler import segment_select, to_sql
+    from .compiler.builder import col, table
+    from .runner.export import write_rows
+
+    result = validate(project_dir)
+    names = select_names(result, [name])
+    _needed(result, names)
+    model = result.project.model
+    settings, engine = connect_target(result, target)
+    members = segment_select(model, result.segments(), name, engine.dialect, as_of or _now_utc())
+    settings_clause = members.args.pop("settings", None)
+    key = model.persons.key
+    columns = [key] + ([model.persons.properties_json] if model.persons.properties_json else list(model.persons.properties))
+    q = (exp.Select(expressions=[col(c, "segc_p") for c in columns])
+         .from_(table(model.persons.table, "segc_p"))
+         .where(exp.In(this=col(key, "segc_p"), query=members.subquery()))
+         .order_by(col(key, "segc_p")))
+    if settings_clause:
+        q.set("settings", settings_clause)
+    with engine:
+        rows = engine.query(to_sql(q, engine.dialect, pretty=False))
+    return write_rows(columns, rows, fmt, out or f"{name}.{fmt}")
