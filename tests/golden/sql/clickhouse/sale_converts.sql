@@ -1,0 +1,34 @@
+-- segment sale_converts, compiled by segc from specs/behavioral/sale_converts.yml
+-- dialect: clickhouse; as of: 2026-11-01T00:00:00Z
+-- Made their very first purchase during the autumn sale week.
+WITH "segc_a" AS (
+  SELECT
+    "e"."person_id" AS "segc_pid",
+    countIf(
+      "e"."event" = 'purchase'
+      AND "e"."timestamp" < CAST('2026-10-10 00:00:00' AS DateTime64(6, 'UTC'))
+    ) AS "segc_1",
+    countIf(
+      "e"."event" = 'purchase'
+      AND "e"."timestamp" >= CAST('2026-10-10 00:00:00' AS DateTime64(6, 'UTC'))
+      AND "e"."timestamp" < CAST('2026-10-17 00:00:00' AS DateTime64(6, 'UTC'))
+    ) AS "segc_2"
+  FROM "events" AS "e"
+  WHERE
+    "e"."timestamp" < CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC'))
+  GROUP BY
+    "e"."person_id"
+)
+SELECT
+  "p"."person_id" AS "person_id"
+FROM "persons" AS "p"
+LEFT JOIN "segc_a" AS "segc_a"
+  ON "segc_a"."segc_pid" = "p"."person_id"
+WHERE
+  (
+    NOT (
+      COALESCE("segc_a"."segc_1", 0) > 0
+    )
+  )
+  AND COALESCE("segc_a"."segc_2", 0) > 0
+SETTINGS join_use_nulls = 1;

@@ -1,0 +1,113 @@
+-- segment churned, compiled by segc from specs/lifecycle/churned.yml
+-- dialect: duckdb; as of: 2026-11-01T00:00:00Z
+-- Everyone in no other lifecycle stage: not new and no activity in the last 60 days, including persons who never had an event and persons without a sign-up date. As the complement of the union of the other four stages, it makes the lifecycle partition complete; with the `not segment(...)` chain of the other stages, the five are disjoint.
+WITH "segc_a" AS (
+  SELECT
+    "e"."person_id" AS "segc_pid",
+    MIN(CASE WHEN "e"."event" = 'signup' THEN "e"."timestamp" END) AS "segc_1",
+    COUNT(
+      DISTINCT CASE
+        WHEN "e"."timestamp" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP)
+        THEN CAST("e"."timestamp" AS DATE)
+      END
+    ) AS "segc_2",
+    COUNT_IF("e"."timestamp" >= CAST('2026-10-02 00:00:00' AS TIMESTAMP)) AS "segc_3",
+    COUNT_IF(
+      "e"."timestamp" >= CAST('2026-09-02 00:00:00' AS TIMESTAMP)
+      AND "e"."timestamp" < CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    ) AS "segc_4"
+  FROM "events" AS "e"
+  WHERE
+    "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "e"."person_id"
+)
+SELECT
+  "p"."person_id" AS "person_id"
+FROM "persons" AS "p"
+LEFT JOIN "segc_a" AS "segc_a"
+  ON "segc_a"."segc_pid" = "p"."person_id"
+WHERE
+  (
+    NOT (
+      COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+      OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+    )
+  )
+  AND (
+    NOT (
+      (
+        NOT (
+          COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+          OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+        )
+      )
+      AND COALESCE("segc_a"."segc_2", 0) >= 3
+    )
+  )
+  AND (
+    NOT (
+      (
+        NOT (
+          COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+          OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+        )
+      )
+      AND (
+        NOT (
+          (
+            NOT (
+              COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+              OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+            )
+          )
+          AND COALESCE("segc_a"."segc_2", 0) >= 3
+        )
+      )
+      AND COALESCE("segc_a"."segc_3", 0) > 0
+    )
+  )
+  AND (
+    NOT (
+      (
+        NOT (
+          COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+          OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+        )
+      )
+      AND (
+        NOT (
+          (
+            NOT (
+              COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+              OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+            )
+          )
+          AND COALESCE("segc_a"."segc_2", 0) >= 3
+        )
+      )
+      AND (
+        NOT (
+          (
+            NOT (
+              COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+              OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+            )
+          )
+          AND (
+            NOT (
+              (
+                NOT (
+                  COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+                  OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+                )
+              )
+              AND COALESCE("segc_a"."segc_2", 0) >= 3
+            )
+          )
+          AND COALESCE("segc_a"."segc_3", 0) > 0
+        )
+      )
+      AND COALESCE("segc_a"."segc_4", 0) > 0
+    )
+  );

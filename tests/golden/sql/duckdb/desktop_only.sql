@@ -1,0 +1,32 @@
+-- segment desktop_only, compiled by segc from specs/technographic/desktop_only.yml
+-- dialect: duckdb; as of: 2026-11-01T00:00:00Z
+-- Used the shop only on desktop computers in the last 30 days.
+WITH "segc_a" AS (
+  SELECT
+    "e"."person_id" AS "segc_pid",
+    COUNT_IF(
+      COALESCE("e"."$device_type" = 'Desktop', FALSE)
+      AND "e"."timestamp" >= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    ) AS "segc_1",
+    COUNT_IF(
+      COALESCE("e"."$device_type" IN ('Mobile', 'Tablet'), FALSE)
+      AND "e"."timestamp" >= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    ) AS "segc_2"
+  FROM "events" AS "e"
+  WHERE
+    "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "e"."person_id"
+)
+SELECT
+  "p"."person_id" AS "person_id"
+FROM "persons" AS "p"
+LEFT JOIN "segc_a" AS "segc_a"
+  ON "segc_a"."segc_pid" = "p"."person_id"
+WHERE
+  COALESCE("segc_a"."segc_1", 0) > 0
+  AND (
+    NOT (
+      COALESCE("segc_a"."segc_2", 0) > 0
+    )
+  );

@@ -1,0 +1,20 @@
+-- segment first_time_buyers, compiled by segc from specs/behavioral/first_time_buyers.yml
+-- dialect: duckdb; as of: 2026-11-01T00:00:00Z
+-- Made their first purchase in the last 14 days.
+WITH "segc_a" AS (
+  SELECT
+    "e"."person_id" AS "segc_pid",
+    MIN(CASE WHEN "e"."event" = 'purchase' THEN "e"."timestamp" END) AS "segc_1"
+  FROM "events" AS "e"
+  WHERE
+    "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "e"."person_id"
+)
+SELECT
+  "p"."person_id" AS "person_id"
+FROM "persons" AS "p"
+LEFT JOIN "segc_a" AS "segc_a"
+  ON "segc_a"."segc_pid" = "p"."person_id"
+WHERE
+  COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE);

@@ -1,0 +1,31 @@
+-- segment frequent_visitors, compiled by segc from specs/behavioral/frequent_visitors.yml
+-- dialect: duckdb; as of: 2026-11-01T00:00:00Z
+-- Came on 8 or more different days of the last 30, whatever the plan.
+WITH "segc_a" AS (
+  SELECT
+    "e"."person_id" AS "segc_pid",
+    COUNT(
+      DISTINCT CASE
+        WHEN "e"."timestamp" >= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+        THEN CAST("e"."timestamp" AS DATE)
+      END
+    ) AS "segc_1"
+  FROM "events" AS "e"
+  WHERE
+    "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "e"."person_id"
+)
+SELECT
+  "p"."person_id" AS "person_id"
+FROM "persons" AS "p"
+LEFT JOIN "segc_a" AS "segc_a"
+  ON "segc_a"."segc_pid" = "p"."person_id"
+WHERE
+  COALESCE("segc_a"."segc_1", 0) >= 8
+  AND (
+    NOT (
+      COALESCE("p"."is_employee", FALSE)
+      OR COALESCE(ENDS_WITH("p"."email", '@shop.example'), FALSE)
+    )
+  );

@@ -1,0 +1,26 @@
+-- segment big_ticket_buyers, compiled by segc from specs/behavioral/big_ticket_buyers.yml
+-- dialect: postgres; as of: 2026-11-01T00:00:00Z
+-- Placed at least one order of 250 or more in the last 90 days.
+WITH "segc_a" AS (
+  SELECT
+    "e"."person_id" AS "segc_pid",
+    MAX(
+      CASE
+        WHEN "e"."event" = 'purchase'
+        AND "e"."timestamp" >= CAST('2026-08-03 00:00:00' AS TIMESTAMP)
+        THEN "e"."revenue"
+      END
+    ) AS "segc_1"
+  FROM "events" AS "e"
+  WHERE
+    "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "e"."person_id"
+)
+SELECT
+  "p"."person_id" AS "person_id"
+FROM "persons" AS "p"
+LEFT JOIN "segc_a" AS "segc_a"
+  ON "segc_a"."segc_pid" = "p"."person_id"
+WHERE
+  COALESCE("segc_a"."segc_1" >= 250, FALSE);
