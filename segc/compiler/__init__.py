@@ -5,7 +5,7 @@ import datetime as dt
 
 from .. import ir
 from ..loader.project import Model
-from .builder import QueryBuilder
+from .builder import QueryBuilder, membership_masks
 from .dialects import DIALECTS, ENGINES
 
 
@@ -14,7 +14,8 @@ def as_of_text(as_of: dt.datetime | None) -> str:
 
 
 def to_sql(tree, dialect: str, pretty: bool = True) -> str:
-    return tree.sql(dialect=ENGINES[dialect].sqlglot_dialect, pretty=pretty, identify=True)
+    # copy=False: trees are built for one printing; the generator's defensive copy cost ~30%
+    return tree.sql(dialect=ENGINES[dialect].sqlglot_dialect, pretty=pretty, identify=True, copy=False)
 
 
 def segment_select(model: Model, segments: dict[str, ir.Segment], name: str, dialect: str, as_of: dt.datetime | None):
@@ -25,6 +26,17 @@ def segment_select(model: Model, segments: dict[str, ir.Segment], name: str, dia
 def flags_select(model: Model, segments: dict[str, ir.Segment], names: list[str], dialect: str, as_of: dt.datetime | None):
     """One query, one scan of the events table: the persons key and a flag per segment."""
     return QueryBuilder(model, segments, ENGINES[dialect], as_of).flags(names)
+
+
+def masks_select(model: Model, segments: dict[str, ir.Segment], names: list[str], dialect: str, as_of: dt.datetime | None):
+    """One query: persons grouped by their combination of memberships (see membership_masks)."""
+    engine = ENGINES[dialect]
+    flags = QueryBuilder(model, segments, engine, as_of).flags(names)
+    settings = flags.args.pop("settings", None)
+    outer = membership_masks(flags, model.persons.key, names)
+    if settings:
+        outer.set("settings", settings)
+    return outer
 
 
 def segment_sql(model: Model, segments: dict[str, ir.Segment], name: str, dialect: str, as_of: dt.datetime | None, pretty: bool = True) -> str:

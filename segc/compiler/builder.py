@@ -19,10 +19,11 @@ from sqlglot import exp
 
 from .. import ir
 from ..loader.project import Model
-from .dialects import Engine
+from .dialects import Engine, data_type
 
 P, E, PE, A = "p", "e", "pe", "segc_a"  # table aliases: persons, events, persons-of-events, aggregates
 PID = "segc_pid"
+REF = "segc_f"  # alias of the layer of flags that segment(...) references read from
 
 
 def ident(name: str) -> exp.Identifier:
@@ -99,7 +100,9 @@ class QueryBuilder:
         self._agg_needs_persons = False
         self._ctes: list[exp.CTE] = []
         self._joins: list[tuple[exp.Table, exp.Expression]] = []
-        self._flags: dict[str, exp.Expression] = {}
+        self._levels: dict[str, int] = {}
+        self._layers: list[tuple[str, exp.Select]] = []
+        self._ref_alias = REF
         self._n = 0
 
     # -- names ---------------------------------------------------------------------------------
@@ -143,7 +146,8 @@ class QueryBuilder:
 
     def value(self, e: ir.Expr, ctx: str) -> _Value:
         if e.type == "boolean" and not isinstance(e, (ir.Const, ir.PersonProp, ir.EventProp)):
-            return _Value(self.cond(e, ctx), False)
+            # a condition used as a value (x = (a > b), (c) in (true), (d) is null): parenthesised
+            return _Value(exp.Paren(this=self.cond(e, ctx)), False)
         if e.type == "timestamp":
             folded = self.const_time(e)
             if folded is not None:
@@ -189,7 +193,7 @@ class QueryBuilder:
         l, r = _paren(left.sql), _paren(right.sql)
         if e.op == "/":
             # true division; x / 0 is null on every engine (ClickHouse gives inf, PostgreSQL fails)
-            dbl = exp.DataType.build("DOUBLE")
+            dbl = data_type("DOUBLE")
             return _Value(exp.Div(this=exp.cast(l, dbl), expression=exp.Nullif(this=exp.cast(r, dbl), expression=exp.Literal.number(0))), True)
         cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[e.op]
         return _Value(cls(this=l, expression=r), nullable)
@@ -247,7 +251,7 @@ class QueryBuilder:
         if e.op == "starts_with":
             test = exp.StartsWith(this=v.sql, expression=pat)
         elif e.op == "ends_with":
-            test = exp.EndsWith(this=v.sql, expression=pat)
+            test = self.engine.ends_with(v.sql, pat)
         elif e.op == "contains":
             test = exp.GT(this=exp.StrPosition(this=v.sql, substr=pat), expression=exp.Literal.number(0))
         elif e.op == "icontains":
@@ -256,14 +260,52 @@ class QueryBuilder:
                 expression=exp.Literal.number(0),
             )
         else:
-            test = exp.RegexpLike(this=v.sql, expression=pat)
+            test = self.engine.regex_match(v.sql, pat)
         return _not_null_bool(test) if v.nullable else test
 
     def flag(self, name: str) -> exp.Expression:
-        """Membership of a segment, as a never-null boolean (inlined where it is referenced)."""
-        if name not in self._flags:
-            self._flags[name] = self.cond(self.segments[name].where, "person")
-        return self._flags[name].copy()
+        """Membership of a referenced segment: its column in the previous layer of flags."""
+        return col(name, self._ref_alias)
+
+    # -- segment references: layers of flags -----------------------------------------------------
+    def _level(self, name: str) -> int:
+        if name not in self._levels:
+            deps = self.segments[name].depends_on
+            self._levels[name] = 1 + max((self._level(d) for d in deps), default=-1)
+        return self._levels[name]
+
+    def _closure(self, names: list[str]) -> list[str]:
+        seen: dict[str, None] = {}
+        stack = list(reversed(names))
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen[n] = None
+                stack.extend(self.segments[n].depends_on)
+        return sorted(seen, key=lambda n: (self._level(n), n))
+
+    def _flag_layers(self, names: list[str]) -> str | None:
+        """CTEs computing the flags of `names` and everything they reference, one layer per
+        depth of reference: a layer reads the flags of the layers below from the previous one,
+        so a segment referenced many times is computed once (inlining would grow the SQL
+        exponentially with the depth of references). Returns the last layer's name."""
+        prev: str | None = None
+        carried: list[str] = []
+        by_level: dict[int, list[str]] = {}
+        for n in self._closure(names):
+            by_level.setdefault(self._level(n), []).append(n)
+        for level in sorted(by_level):
+            name = f"segc_flags{level}"
+            self._ref_alias = REF
+            projections = [exp.alias_(self.pkey(), PID, copy=False)] + [col(c, REF) for c in carried]
+            projections += [exp.alias_(self.cond(self.segments[n].where, "person"), ident(n), copy=False) for n in by_level[level]]
+            sel = exp.Select(expressions=projections).from_(table(self.m.persons.table, P), copy=False)
+            if prev is not None:
+                sel = sel.join(exp.Join(this=table(prev, REF), kind="INNER", on=exp.EQ(this=col(PID, REF), expression=self.pkey())), copy=False)
+            self._layers.append((name, sel))
+            carried += by_level[level]
+            prev = name
+        return prev
 
     # -- behaviour -----------------------------------------------------------------------------
     def event_scan(self, f_where: ir.Expr | None, window: ir.Window) -> list[exp.Expression]:
@@ -301,10 +343,10 @@ class QueryBuilder:
         elif func in ("first_time", "last_time"):
             agg = (exp.Min if func == "first_time" else exp.Max)(this=when(ts))
         elif func == "active_days":
-            agg = exp.Count(this=exp.Distinct(expressions=[when(exp.cast(ts, exp.DataType.build("DATE")))]))
+            agg = exp.Count(this=exp.Distinct(expressions=[when(exp.cast(ts, data_type("DATE")))]))
         else:
             agg = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[func](this=when(self.event_prop(e.prop.name, e.prop.type)))
-        column = self._aggregate(agg)
+        column = self._aggregate(agg, (func, e.prop.name if e.prop else None, structural_key(f)))
         zero = exp.Literal.number(0)
         if func == "performed":
             return _Value(exp.GT(this=exp.Coalesce(this=column, expressions=[zero]), expression=zero), False)
@@ -312,11 +354,10 @@ class QueryBuilder:
             return _Value(exp.Coalesce(this=column, expressions=[zero]), False)
         return _Value(column, True)
 
-    def _aggregate(self, agg: exp.Expression) -> exp.Column:
-        key = agg.sql(dialect=self.engine.sqlglot_dialect)
+    def _aggregate(self, agg: exp.Expression, key: tuple) -> exp.Column:
         if key not in self._aggs:
             alias = f"segc_{len(self._aggs) + 1}"
-            self._agg_selects.append(exp.alias_(agg, alias, quoted=False))
+            self._agg_selects.append(exp.alias_(agg, alias, quoted=False, copy=False))
             self._aggs[key] = col(alias, A)
         return self._aggs[key].copy()
 
@@ -349,11 +390,11 @@ class QueryBuilder:
         k = exp.IntDiv(this=exp.Paren(this=exp.Sub(this=micros, expression=exp.Literal.number(1))),
                        expression=exp.Literal.number(e.every_seconds * 1_000_000))
         match = self.event_match(f.event, f.where, f.window)
-        inner = self._scan_select([exp.alias_(self.ecol("person"), PID), exp.alias_(k, "segc_k")],
+        inner = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False), exp.alias_(k, "segc_k", copy=False)],
                                   _uses_person(f.where, f.window), [match] if match is not None else [])
         inner = inner.group_by(self.ecol("person"), k.copy(), copy=False).having(
             exp.GTE(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(e.min_events)), copy=False)
-        outer = (exp.Select(expressions=[col(PID), exp.alias_(exp.Count(this=exp.Star()), "segc_n")])
+        outer = (exp.Select(expressions=[col(PID), exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
                  .from_(inner.subquery("segc_periods"), copy=False).group_by(col(PID), copy=False))
         self._ctes.append(exp.CTE(this=outer, alias=exp.TableAlias(this=exp.to_identifier(name))))
         self._joins.append((table(name, name), exp.EQ(this=col(PID, name), expression=self.pkey())))
@@ -372,14 +413,14 @@ class QueryBuilder:
             name = f"{base}_{i}"
             if prev is None:
                 sel = self._scan_select(
-                    [exp.alias_(self.ecol("person"), PID), exp.alias_(ts, "segc_t1"), exp.alias_(ts.copy(), "segc_t")],
+                    [exp.alias_(self.ecol("person"), PID, copy=False), exp.alias_(ts, "segc_t1", copy=False), exp.alias_(ts.copy(), "segc_t", copy=False)],
                     persons, conds + [_not(exp.Is(this=self.ecol("person"), expression=exp.Null()))])
             else:
                 on = [exp.EQ(this=self.ecol("person"), expression=col(PID, "s")), exp.GT(this=ts.copy(), expression=col("segc_t", "s"))]
                 if e.span_seconds is not None:
                     on.append(exp.LTE(this=ts.copy(), expression=exp.Add(this=col("segc_t1", "s"), expression=interval(e.span_seconds))))
                 ev, join, before_now = self._events_from(persons)
-                sel = (exp.Select(expressions=[col(PID, "s"), col("segc_t1", "s"), exp.alias_(exp.Min(this=ts.copy()), "segc_t")])
+                sel = (exp.Select(expressions=[col(PID, "s"), col("segc_t1", "s"), exp.alias_(exp.Min(this=ts.copy()), "segc_t", copy=False)])
                        .from_(table(prev, "s"), copy=False)
                        .join(exp.Join(this=ev, kind="INNER", on=_and(on)), copy=False))
                 if join is not None:
@@ -392,36 +433,72 @@ class QueryBuilder:
         return _not_null_bool(exp.In(this=self.pkey(), query=members.subquery()))
 
     # -- queries -------------------------------------------------------------------------------
-    def _assemble(self, select: exp.Select) -> exp.Select:
-        ctes = []
+    def _with_event_joins(self, select: exp.Select) -> exp.Select:
+        """LEFT JOIN the per-person aggregates (and period counts) to a SELECT over persons."""
         if self._agg_selects:
-            agg = self._scan_select([exp.alias_(self.ecol("person"), PID)] + self._agg_selects, self._agg_needs_persons, [])
-            agg = agg.group_by(self.ecol("person"), copy=False)
-            ctes.append(exp.CTE(this=agg, alias=exp.TableAlias(this=exp.to_identifier(A))))
             select = select.join(
                 exp.Join(this=table(A, A), side="LEFT", on=exp.EQ(this=col(PID, A), expression=self.pkey())), copy=False)
         for t, on in self._joins:
-            select = select.join(exp.Join(this=t, side="LEFT", on=on), copy=False)
+            select = select.join(exp.Join(this=t.copy(), side="LEFT", on=on.copy()), copy=False)
+        return select
+
+    def _assemble(self, select: exp.Select, over_persons: bool = True) -> exp.Select:
+        ctes = []
+        if self._agg_selects:
+            agg = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False)] + self._agg_selects, self._agg_needs_persons, [])
+            agg = agg.group_by(self.ecol("person"), copy=False)
+            ctes.append(exp.CTE(this=agg, alias=exp.TableAlias(this=exp.to_identifier(A))))
         ctes += self._ctes
+        for name, layer in self._layers:
+            ctes.append(exp.CTE(this=self._with_event_joins(layer), alias=exp.TableAlias(this=exp.to_identifier(name))))
+        if over_persons:
+            select = self._with_event_joins(select)
         if ctes:
             select.set("with_", exp.With(expressions=ctes))
         return self.engine.finish(select)
 
     def members(self, name: str) -> exp.Select:
         """SELECT the member keys of one segment: one column, named like the persons key."""
-        condition = self.flag(name)
-        sel = (exp.Select(expressions=[exp.alias_(self.pkey(), ident(self.m.persons.key))])
+        seg = self.segments[name]
+        sel = (exp.Select(expressions=[exp.alias_(self.pkey(), ident(self.m.persons.key), copy=False)])
                .from_(table(self.m.persons.table, P), copy=False))
+        if seg.depends_on:
+            last = self._flag_layers(list(seg.depends_on))
+            sel = sel.join(exp.Join(this=table(last, REF), kind="INNER", on=exp.EQ(this=col(PID, REF), expression=self.pkey())), copy=False)
+        self._ref_alias = REF
+        condition = self.cond(seg.where, "person")
         sel = self._assemble(sel)
         return sel.where(condition, copy=False)
 
+    def persons_select(self, projections: list[exp.Expression], condition: exp.Expression | None = None,
+                       depends_on: tuple[str, ...] = ()) -> exp.Select:
+        """One row per person (alias P) with the given projections, optionally filtered: the hook
+        cohorts and insights use. Compute projections and condition with value()/cond() first;
+        `depends_on` names the segments whose flag() they read."""
+        sel = exp.Select(expressions=projections).from_(table(self.m.persons.table, P), copy=False)
+        if depends_on:
+            last = self._flag_layers(list(depends_on))
+            sel = sel.join(exp.Join(this=table(last, REF), kind="INNER", on=exp.EQ(this=col(PID, REF), expression=self.pkey())), copy=False)
+        sel = self._assemble(sel)
+        return sel.where(condition, copy=False) if condition is not None else sel
+
     def flags(self, names: list[str]) -> exp.Select:
         """One row per person: the key, then one never-null membership flag per segment."""
-        projections = [exp.alias_(self.pkey(), ident(self.m.persons.key))]
-        for n in names:
-            projections.append(exp.alias_(self.flag(n), ident(n)))
-        sel = exp.Select(expressions=projections).from_(table(self.m.persons.table, P), copy=False)
-        return self._assemble(sel)
+        last = self._flag_layers(names)
+        projections = [exp.alias_(col(PID, REF), ident(self.m.persons.key), copy=False)] + [col(n, REF) for n in names]
+        sel = exp.Select(expressions=projections).from_(table(last, REF), copy=False)
+        return self._assemble(sel, over_persons=False)
+
+
+def structural_key(node: object) -> object:
+    """A hashable key of an IR value that ignores where it was written (spans), so the same
+    aggregate written twice is computed once."""
+    if isinstance(node, (list, tuple)):
+        return tuple(structural_key(x) for x in node)
+    fields = getattr(node, "__dataclass_fields__", None)
+    if fields is None:
+        return node
+    return (type(node).__name__,) + tuple(structural_key(getattr(node, f)) for f in fields if f != "span")
 
 
 def _type_of(value: object, operand_type: str) -> str:
@@ -437,3 +514,37 @@ def _uses_person(where: ir.Expr | None, window: ir.Window) -> bool:
         if root is not None and any(isinstance(n, ir.PersonProp) for n in ir.walk(root)):
             return True
     return False
+
+
+MASK_BITS = 62  # bits per BIGINT mask column (kept below the sign bit)
+
+
+def membership_masks(flags: exp.Select, key: str, names: list[str]) -> exp.Select:
+    """Group the persons by which segments they are in: one row per distinct combination,
+    with the count and two example keys. Overlaps of every pair follow from these rows, so
+    K segments cost one scan and no pairwise queries."""
+    masks = []
+    for start in range(0, len(names), MASK_BITS):
+        terms = [
+            exp.Case(ifs=[exp.If(this=col(n, "segc_flags"), true=exp.Literal.number(1 << (i - start)))],
+                     default=exp.Literal.number(0))
+            for i, n in enumerate(names[start:start + MASK_BITS], start=start)
+        ]
+        total = terms[0]
+        for t in terms[1:]:
+            total = exp.Add(this=total, expression=t)
+        masks.append(exp.alias_(exp.cast(total, data_type("BIGINT")), f"segc_mask{start // MASK_BITS}"))
+    mask_cols = [exp.column(m.alias) for m in masks]
+    ctes = flags.args.pop("with_", None)  # hoisted: not every engine takes WITH inside a subquery
+    inner = exp.Select(expressions=[exp.alias_(col(key, "segc_flags"), PID, copy=False)] + masks).from_(
+        flags.subquery("segc_flags"), copy=False)
+    outer = exp.Select(
+        expressions=[c.copy() for c in mask_cols] + [
+            exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False),
+            exp.alias_(exp.Min(this=col(PID)), "segc_min_key", copy=False),
+            exp.alias_(exp.Max(this=col(PID)), "segc_max_key", copy=False),
+        ]
+    ).from_(inner.subquery("segc_masks"), copy=False).group_by(*[c.copy() for c in mask_cols], copy=False)
+    if ctes is not None:
+        outer.set("with_", ctes)
+    return outer

@@ -5,10 +5,21 @@ generators. Each override names the trap it avoids (see ENGINE-NOTES.md)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from sqlglot import exp
 
 LOGICAL_TYPES = {"string": "TEXT", "number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
+
+
+@functools.lru_cache(maxsize=None)
+def _built_type(spec: str, dialect: str | None) -> exp.DataType:
+    return exp.DataType.build(spec, dialect=dialect)
+
+
+def data_type(spec: str, dialect: str | None = None) -> exp.DataType:
+    """exp.DataType.build parses its argument: parse each spelling once, hand out copies."""
+    return _built_type(spec, dialect).copy()
 
 
 def _ts_text(value: dt.datetime) -> str:
@@ -22,17 +33,31 @@ class Engine:
     sqlglot_dialect = "duckdb"
 
     def timestamp_type(self) -> exp.DataType:
-        return exp.DataType.build("TIMESTAMP")
+        return data_type("TIMESTAMP")
 
     def timestamp_literal(self, value: dt.datetime) -> exp.Expression:
-        return exp.cast(exp.Literal.string(_ts_text(value)), self.timestamp_type())
+        return exp.cast(exp.Literal.string(_ts_text(value)), self.timestamp_type(), copy=False)
 
     def now(self) -> exp.Expression:
-        # CURRENT_TIMESTAMP is a timestamptz; columns hold naive UTC, so convert explicitly
-        return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))
+        # CURRENT_TIMESTAMP is a timestamptz; columns hold naive UTC, so convert explicitly.
+        # Parenthesised: PostgreSQL's BETWEEN bounds cannot hold a bare AT TIME ZONE
+        return exp.Paren(this=exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")))
 
     def lower(self, e: exp.Expression) -> exp.Expression:
         return exp.Lower(this=e)
+
+    def ends_with(self, e: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        return exp.EndsWith(this=e, expression=pattern)
+
+    def regex_match(self, e: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        # `.` matches a newline too: PostgreSQL's ~ and ClickHouse's match() do by default
+        return exp.RegexpLike(this=e, expression=pattern)
+
+    def truncate(self, ts: exp.Expression, unit: str) -> exp.Expression:
+        """The start of the UTC day / ISO week (Monday) / calendar month holding ts, as a timestamp.
+        DATE_TRUNC('WEEK') starts on Monday on all three engines; ClickHouse returns a Date32
+        for DAY/WEEK/MONTH, hence the cast back to the timestamp type on every engine."""
+        return exp.cast(exp.TimestampTrunc(this=ts, unit=exp.var(unit.upper())), self.timestamp_type())
 
     def json_property(self, column: exp.Expression, key: str, type_: str) -> exp.Expression:
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
@@ -44,7 +69,7 @@ class Engine:
     def cast_type(self, type_: str) -> exp.DataType:
         if type_ == "timestamp":
             return self.timestamp_type()
-        return exp.DataType.build(LOGICAL_TYPES[type_])
+        return data_type(LOGICAL_TYPES[type_])
 
     def finish(self, select: exp.Select) -> exp.Select:
         return select
@@ -53,9 +78,22 @@ class Engine:
 class DuckDB(Engine):
     name = sqlglot_dialect = "duckdb"
 
+    def regex_match(self, e: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        # RE2's `.` skips newlines unless flag 's' is given (PostgreSQL and ClickHouse match them)
+        return exp.RegexpLike(this=e, expression=pattern, flag=exp.Literal.string("s"))
+
 
 class Postgres(Engine):
     name = sqlglot_dialect = "postgres"
+
+    def lower(self, e: exp.Expression) -> exp.Expression:
+        # lower() follows the database's LC_CTYPE: under the C locale only A-Z change. An ICU
+        # collation lowers every letter, as DuckDB and ClickHouse's lowerUTF8 do
+        return exp.Lower(this=exp.Collate(this=e, expression=exp.Identifier(this="und-x-icu", quoted=True)))
+
+    def ends_with(self, e: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        # PostgreSQL has starts_with() but no ends_with(): compare the tail, RIGHT(x, LENGTH(p)) = p
+        return exp.EQ(this=exp.Right(this=e, expression=exp.Length(this=pattern.copy())), expression=pattern)
 
 
 class ClickHouse(Engine):
@@ -63,7 +101,7 @@ class ClickHouse(Engine):
 
     def timestamp_type(self) -> exp.DataType:
         # CAST(x AS TIMESTAMP) would be DateTime (fractions lost) in the session time zone
-        return exp.DataType.build("DateTime64(6, 'UTC')", dialect="clickhouse")
+        return data_type("DateTime64(6, 'UTC')", "clickhouse")
 
     def now(self) -> exp.Expression:
         # CURRENT_TIMESTAMP() is whole seconds; AT TIME ZONE means something else here
@@ -79,7 +117,14 @@ class ClickHouse(Engine):
         got = exp.Anonymous(
             this="JSONExtract", expressions=[column, exp.Literal.string(key), exp.Literal.string(f"Nullable({ch_type})")]
         )
-        return exp.cast(got, self.timestamp_type()) if type_ == "timestamp" else got
+        # Nullable: a missing key must stay NULL, not fail the cast
+        nullable_ts = data_type("Nullable(DateTime64(6, 'UTC'))", "clickhouse")
+        return exp.cast(got, nullable_ts) if type_ == "timestamp" else got
+
+    def truncate(self, ts: exp.Expression, unit: str) -> exp.Expression:
+        # Nullable: a null time (a person without an entry) must stay NULL, not fail the cast
+        nullable_ts = data_type("Nullable(DateTime64(6, 'UTC'))", "clickhouse")
+        return exp.cast(exp.TimestampTrunc(this=ts, unit=exp.var(unit.upper())), nullable_ts)
 
     def finish(self, select: exp.Select) -> exp.Select:
         # unmatched LEFT JOIN rows get NULL (not 0 / '' / 1970-01-01), as on the other engines

@@ -16,18 +16,26 @@ WITH "segc_a" AS (
     "e"."timestamp" < CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC'))
   GROUP BY
     "e"."person_id"
+), "segc_flags0" AS (
+  SELECT
+    "p"."person_id" AS "segc_pid",
+    COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
+    OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE) AS "new"
+  FROM "persons" AS "p"
+  LEFT JOIN "segc_a" AS "segc_a"
+    ON "segc_a"."segc_pid" = "p"."person_id"
 )
 SELECT
   "p"."person_id" AS "person_id"
 FROM "persons" AS "p"
+INNER JOIN "segc_flags0" AS "segc_f"
+  ON "segc_f"."segc_pid" = "p"."person_id"
 LEFT JOIN "segc_a" AS "segc_a"
   ON "segc_a"."segc_pid" = "p"."person_id"
 WHERE
   (
     NOT (
-      COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
-      OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
+      "segc_f"."new"
     )
-  )
-  AND COALESCE("segc_a"."segc_2", 0) >= 3
+  ) AND COALESCE("segc_a"."segc_2", 0) >= 3
 SETTINGS join_use_nulls = 1;

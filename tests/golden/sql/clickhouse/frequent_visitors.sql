@@ -15,18 +15,27 @@ WITH "segc_a" AS (
     "e"."timestamp" < CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC'))
   GROUP BY
     "e"."person_id"
+), "segc_flags0" AS (
+  SELECT
+    "p"."person_id" AS "segc_pid",
+    COALESCE("p"."is_employee", FALSE)
+    OR COALESCE(endsWith("p"."email", '@shop.example'), FALSE) AS "internal_users"
+  FROM "persons" AS "p"
+  LEFT JOIN "segc_a" AS "segc_a"
+    ON "segc_a"."segc_pid" = "p"."person_id"
 )
 SELECT
   "p"."person_id" AS "person_id"
 FROM "persons" AS "p"
+INNER JOIN "segc_flags0" AS "segc_f"
+  ON "segc_f"."segc_pid" = "p"."person_id"
 LEFT JOIN "segc_a" AS "segc_a"
   ON "segc_a"."segc_pid" = "p"."person_id"
 WHERE
   COALESCE("segc_a"."segc_1", 0) >= 8
   AND (
     NOT (
-      COALESCE("p"."is_employee", FALSE)
-      OR COALESCE(endsWith("p"."email", '@shop.example'), FALSE)
+      "segc_f"."internal_users"
     )
   )
 SETTINGS join_use_nulls = 1;

@@ -21,93 +21,102 @@ WITH "segc_a" AS (
     "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
   GROUP BY
     "e"."person_id"
+), "segc_flags0" AS (
+  SELECT
+    "p"."person_id" AS "segc_pid",
+    COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+    OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE) AS "new"
+  FROM "persons" AS "p"
+  LEFT JOIN "segc_a" AS "segc_a"
+    ON "segc_a"."segc_pid" = "p"."person_id"
+), "segc_flags1" AS (
+  SELECT
+    "p"."person_id" AS "segc_pid",
+    "segc_f"."new",
+    (
+      NOT (
+        "segc_f"."new"
+      )
+    ) AND COALESCE("segc_a"."segc_2", 0) >= 3 AS "engaged"
+  FROM "persons" AS "p"
+  INNER JOIN "segc_flags0" AS "segc_f"
+    ON "segc_f"."segc_pid" = "p"."person_id"
+  LEFT JOIN "segc_a" AS "segc_a"
+    ON "segc_a"."segc_pid" = "p"."person_id"
+), "segc_flags2" AS (
+  SELECT
+    "p"."person_id" AS "segc_pid",
+    "segc_f"."new",
+    "segc_f"."engaged",
+    (
+      NOT (
+        "segc_f"."new"
+      )
+    )
+    AND (
+      NOT (
+        "segc_f"."engaged"
+      )
+    )
+    AND COALESCE("segc_a"."segc_3", 0) > 0 AS "activated"
+  FROM "persons" AS "p"
+  INNER JOIN "segc_flags1" AS "segc_f"
+    ON "segc_f"."segc_pid" = "p"."person_id"
+  LEFT JOIN "segc_a" AS "segc_a"
+    ON "segc_a"."segc_pid" = "p"."person_id"
+), "segc_flags3" AS (
+  SELECT
+    "p"."person_id" AS "segc_pid",
+    "segc_f"."new",
+    "segc_f"."engaged",
+    "segc_f"."activated",
+    (
+      NOT (
+        "segc_f"."new"
+      )
+    )
+    AND (
+      NOT (
+        "segc_f"."engaged"
+      )
+    )
+    AND (
+      NOT (
+        "segc_f"."activated"
+      )
+    )
+    AND COALESCE("segc_a"."segc_4", 0) > 0 AS "at_risk"
+  FROM "persons" AS "p"
+  INNER JOIN "segc_flags2" AS "segc_f"
+    ON "segc_f"."segc_pid" = "p"."person_id"
+  LEFT JOIN "segc_a" AS "segc_a"
+    ON "segc_a"."segc_pid" = "p"."person_id"
 )
 SELECT
   "p"."person_id" AS "person_id"
 FROM "persons" AS "p"
+INNER JOIN "segc_flags3" AS "segc_f"
+  ON "segc_f"."segc_pid" = "p"."person_id"
 LEFT JOIN "segc_a" AS "segc_a"
   ON "segc_a"."segc_pid" = "p"."person_id"
 WHERE
   (
     NOT (
-      COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-      OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+      "segc_f"."new"
     )
   )
   AND (
     NOT (
-      (
-        NOT (
-          COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-          OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-        )
-      )
-      AND COALESCE("segc_a"."segc_2", 0) >= 3
+      "segc_f"."engaged"
     )
   )
   AND (
     NOT (
-      (
-        NOT (
-          COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-          OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-        )
-      )
-      AND (
-        NOT (
-          (
-            NOT (
-              COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-              OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-            )
-          )
-          AND COALESCE("segc_a"."segc_2", 0) >= 3
-        )
-      )
-      AND COALESCE("segc_a"."segc_3", 0) > 0
+      "segc_f"."activated"
     )
   )
   AND (
     NOT (
-      (
-        NOT (
-          COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-          OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-        )
-      )
-      AND (
-        NOT (
-          (
-            NOT (
-              COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-              OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-            )
-          )
-          AND COALESCE("segc_a"."segc_2", 0) >= 3
-        )
-      )
-      AND (
-        NOT (
-          (
-            NOT (
-              COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-              OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-            )
-          )
-          AND (
-            NOT (
-              (
-                NOT (
-                  COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-                  OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
-                )
-              )
-              AND COALESCE("segc_a"."segc_2", 0) >= 3
-            )
-          )
-          AND COALESCE("segc_a"."segc_3", 0) > 0
-        )
-      )
-      AND COALESCE("segc_a"."segc_4", 0) > 0
+      "segc_f"."at_risk"
     )
   );

@@ -5,11 +5,11 @@ WITH "segc_a" AS (
   SELECT
     "e"."person_id" AS "segc_pid",
     COUNT_IF(
-      COALESCE("e"."$device_type" = 'Mobile', FALSE)
+      COALESCE("e"."$device_type" = 'Desktop', FALSE)
       AND "e"."timestamp" >= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
     ) AS "segc_1",
     COUNT_IF(
-      COALESCE("e"."$device_type" = 'Desktop', FALSE)
+      COALESCE("e"."$device_type" = 'Mobile', FALSE)
       AND "e"."timestamp" >= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
     ) AS "segc_2"
   FROM "events" AS "e"
@@ -17,11 +17,21 @@ WITH "segc_a" AS (
     "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
   GROUP BY
     "e"."person_id"
+), "segc_flags0" AS (
+  SELECT
+    "p"."person_id" AS "segc_pid",
+    COALESCE("segc_a"."segc_1", 0) > 0 AS "desktop_users",
+    COALESCE("segc_a"."segc_2", 0) > 0 AS "mobile_users"
+  FROM "persons" AS "p"
+  LEFT JOIN "segc_a" AS "segc_a"
+    ON "segc_a"."segc_pid" = "p"."person_id"
 )
 SELECT
   "p"."person_id" AS "person_id"
 FROM "persons" AS "p"
+INNER JOIN "segc_flags0" AS "segc_f"
+  ON "segc_f"."segc_pid" = "p"."person_id"
 LEFT JOIN "segc_a" AS "segc_a"
   ON "segc_a"."segc_pid" = "p"."person_id"
 WHERE
-  COALESCE("segc_a"."segc_1", 0) > 0 AND COALESCE("segc_a"."segc_2", 0) > 0;
+  "segc_f"."mobile_users" AND "segc_f"."desktop_users";
