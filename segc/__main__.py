@@ -1,0 +1,4 @@
+"""`python -m segc …` runs the command line, like the `segc` script."""
+from .cli import main
+
+main(prog_name="segc")
