@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from importlib import resources
 from typing import Callable
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
 from .diagnostics import Diagnostic, SegcError, Span
@@ -40,7 +41,27 @@ def _parser() -> Lark:
         start=["start", "step_start", "window_start"],
         propagate_positions=True,
         maybe_placeholders=False,
+        cache=_cache_file(grammar),
     )
+
+
+def _cache_file(grammar: str) -> str | bool:
+    """Where Lark keeps the built parse tables (building them costs ~0.1 s per run): a per-user
+    folder, not the shared temp folder, since Lark's cache is a pickle. Lark checks the file
+    against the grammar and options, and builds afresh when it cannot read or write it."""
+    import hashlib
+    import os
+
+    import lark
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.sha256(f"{lark.__version__}\n{grammar}".encode()).hexdigest()[:16]
+    folder = os.path.join(base, "segc")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    return os.path.join(folder, f"grammar-{key}.lark-cache")
 
 
 class ExpressionError(Exception):
@@ -60,17 +81,20 @@ def parse_expression(text: str, locate: Locate, start: str = "start") -> A.Node:
     if not text.strip() or all(l.strip().startswith("--") or not l.strip() for l in text.splitlines()):
         raise ExpressionError(Diagnostic("SEG202", "empty expression", locate(0, max(len(text), 1))))
     try:
-        tree = _parser().parse(text, start=start)
+        tree = _parse_tree(text, start)
     except UnexpectedInput as e:
         raise ExpressionError(_syntax_diagnostic(e, text, locate)) from None
     try:
-        return _Build(text, locate).transform(tree)
-    except VisitError as e:
-        if isinstance(e.orig_exc, ExpressionError):
-            raise e.orig_exc from None
-        raise
+        return _Build(text, locate).build(tree)
     except RecursionError:
         raise ExpressionError(Diagnostic("SEG206", "expression is nested too deeply", locate(0, 1))) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_tree(text: str, start: str):
+    # Projects repeat expressions (ranges, funnel steps, cohort entries); a parse tree holds
+    # offsets into the text only, so one tree serves every place the same text is written.
+    return _parser().parse(text, start=start)
 
 
 def _paren_depth(text: str) -> int:
@@ -92,8 +116,20 @@ _TOKEN_NAMES = {
 }
 
 
+# Tokens that can start an operand; when all are expected, "a value" says it shorter.
+_VALUE_START = {
+    "IDENT", "QUOTED_IDENT", "NUMBER", "STRING", "DURATION", "LPAR", "MINUS", "TRUE", "FALSE", "NULL", "NOW",
+    "AGO", "DATE", "TIMESTAMP", "SEGMENT", "PERFORMED", "COUNT", "FIRST_TIME", "LAST_TIME", "ACTIVE_DAYS",
+    "PERSONS", "SUM", "AVG", "MIN", "MAX", "ACTIVE_PERIODS", "SEQUENCE",
+}
+DURATION_HINT = "a duration is a whole number and a unit: 45s, 15m, 12h, 30d or 2w (no months)"
+
+
 def _describe_expected(expected: set[str]) -> str:
     names = []
+    if {"IDENT", "NUMBER", "STRING"} <= expected:
+        names.append("a value")
+        expected = expected - _VALUE_START
     for t in sorted(expected):
         if t in _TOKEN_NAMES:
             names.append(_TOKEN_NAMES[t])
@@ -114,6 +150,20 @@ def _keyword_of(term_name: str) -> str | None:
     return None
 
 
+def _acceptable(e: UnexpectedInput) -> set[str]:
+    # LALR merges lookaheads, so e.expected may list tokens this position never takes;
+    # the interactive parser replays the pending reductions and knows the exact set.
+    ip = getattr(e, "interactive_parser", None)
+    if ip is not None:
+        try:
+            accepted = ip.accepts()
+        except Exception:  # lark internals: fall back to the merged set
+            accepted = None
+        if accepted:
+            return set(accepted)
+    return set(getattr(e, "expected", ()) or ())
+
+
 def _syntax_diagnostic(e: UnexpectedInput, text: str, locate: Locate) -> Diagnostic:
     if isinstance(e, UnexpectedCharacters):
         pos = e.pos_in_stream
@@ -129,15 +179,19 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, locate: Locate) -> Diagnos
             return Diagnostic("SEG200", f"unexpected character '{ch}'", locate(pos, pos + 1), hint=f"write '{word}'")
         return Diagnostic("SEG200", f"unexpected character {ch!r}", locate(pos, pos + 1))
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
-        expected = _describe_expected(set(e.expected))
+        expected = _describe_expected(_acceptable(e))
         end = len(text.rstrip())
         return Diagnostic("SEG202", f"unexpected end of expression; expected {expected}", locate(max(end - 1, 0), max(end, 1)))
     assert isinstance(e, UnexpectedToken)
     tok = e.token
     start, end = tok.start_pos, tok.end_pos
     value = str(tok)
-    expected = set(e.expected)
+    expected = _acceptable(e)
     hint = None
+    number_before = re.search(r"(?<![A-Za-z0-9_$])([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$", text[:start])
+    if tok.type == "IDENT" and number_before:  # `30days`, `1.5h`: lexed as a number and a name
+        written = number_before.group() + value
+        return Diagnostic("SEG203", f"invalid duration '{written}'", locate(number_before.start(), end), hint=DURATION_HINT)
     before = text[:start].rstrip()
     prev_word = before.split()[-1] if before.split() else ""
     if expected == {"LPAR"} and prev_word in KEYWORDS:
@@ -159,10 +213,11 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, locate: Locate) -> Diagnos
     elif tok.type == "IDENT" and value.upper() in ("AND", "OR", "NOT", "IN", "IS", "BETWEEN", "NULL"):
         hint = f"keywords are lower case: write '{value.lower()}'"
     elif tok.type == "NUMBER" and text[end : end + 1].isalpha():
-        hint = "durations are written like 45s, 15m, 12h, 30d or 2w"
+        hint = DURATION_HINT
     elif value == "between" and "RPAR" in expected:
         hint = "a where condition that is a bare boolean followed by a between window is written in parentheses"
-    return Diagnostic("SEG201", f"unexpected '{value}'; expected {_describe_expected(expected)}", locate(start, end), hint=hint)
+    shown = value if tok.type == "STRING" else f"'{value}'"  # a string token brings its own quotes
+    return Diagnostic("SEG201", f"unexpected {shown}; expected {_describe_expected(expected)}", locate(start, end), hint=hint)
 
 
 def _unquote(s: str) -> str:
@@ -182,14 +237,22 @@ def parse_time_literal(func: str, text: str) -> dt.datetime:
     return value
 
 
-@v_args(meta=True)
-class _Build(Transformer):
-    """Parse tree -> AST nodes; rule aliases in the grammar name these methods."""
+class _Build:
+    """Parse tree -> AST nodes; rule aliases in the grammar name these methods, each called
+    bottom-up with the rule's position (meta) and its built children, as a Transformer with
+    v_args(meta=True) would. Written out because that wrapper makes a new method wrapper for
+    every node: a third of the tree-to-AST time of a large project."""
 
     def __init__(self, text: str, locate: Locate):
-        super().__init__()
         self.text = text
         self.locate = locate
+
+    def build(self, tree: Tree):
+        children = [self.build(c) if isinstance(c, Tree) else c for c in tree.children]
+        method = _BUILD_METHODS.get(tree.data)
+        if method is None:  # rules that only group tokens (event_call_name, …) stay trees
+            return Tree(tree.data, children, tree.meta)
+        return method(self, tree.meta, children)
 
     def _span(self, meta) -> Span:
         return self.locate(meta.start_pos, meta.end_pos)
@@ -383,3 +446,7 @@ class _Build(Transformer):
         window = next((x for x in c if isinstance(x, A.Window)), None)
         limit = next((x[1] for x in c if isinstance(x, tuple) and x[0] == "span"), None)
         return A.Sequence(self._span(meta), steps, window, limit)
+
+
+# rule alias -> builder method (every public method of _Build but build itself)
+_BUILD_METHODS = {k: v for k, v in vars(_Build).items() if not k.startswith("_") and k != "build" and callable(v)}

@@ -27,20 +27,23 @@ class SourceText:
         self.path = path
         self.text = text
         self._starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._starts.append(i + 1)
+        i = text.find("\n")
+        while i >= 0:
+            self._starts.append(i + 1)
+            i = text.find("\n", i + 1)
 
     def position(self, index: int) -> tuple[int, int]:
         line = bisect.bisect_right(self._starts, index) - 1
         return line + 1, index - self._starts[line] + 1
 
     def span(self, start: int, end: int | None = None) -> Span:
-        line, col = self.position(start)
+        starts = self._starts
+        line = bisect.bisect_right(starts, start)  # 1-based: the count of line starts <= start
+        col = start - starts[line - 1] + 1
         if end is None or end <= start:
             return Span(self.path, line, col)
-        eline, ecol = self.position(end)
-        return Span(self.path, line, col, eline, ecol)
+        eline = bisect.bisect_right(starts, end, line - 1)
+        return Span(self.path, line, col, eline, end - starts[eline - 1] + 1)
 
 
 @dataclass(eq=False)
@@ -49,13 +52,29 @@ class Y:
 
     kind: str  # scalar | map | seq
     value: Any
-    span: Span
     source: SourceText
-    start: int = 0
+    start: int = 0  # where the value is written in the file: [start, end)
     end: int = 0
     style: str | None = None  # scalar style: None (plain), "'", '"', '|', '>'
-    key_spans: dict[str, Span] = field(default_factory=dict)
-    _offsets: list[int] | None = None
+    key_marks: dict[str, tuple[int, int]] = field(default_factory=dict)  # where each key is written
+    # spans are made when asked for: most values of a valid project never need one
+    _span: Span | None = None
+    _key_spans: dict[str, Span] | None = None
+    _starts: list[int] | None = None  # per character of a string value: where it is written
+    _ends: list[int] | None = None  # … and where its written form ends ('' and \" take two)
+    _shift: int | None = None  # instead, when the value is written as is: where it starts
+
+    @property
+    def span(self) -> Span:
+        if self._span is None:
+            self._span = self.source.span(self.start, self.end)
+        return self._span
+
+    @property
+    def key_spans(self) -> dict[str, Span]:
+        if self._key_spans is None:
+            self._key_spans = {k: self.source.span(a, b) for k, (a, b) in self.key_marks.items()}
+        return self._key_spans
 
     def get(self, key: str) -> "Y | None":
         return self.value.get(key) if self.kind == "map" else None
@@ -74,27 +93,46 @@ class Y:
     # -- positions inside a string scalar --------------------------------------------------
     def offset_span(self, start: int, end: int | None = None) -> Span:
         """Span of characters [start, end) of this string scalar's value, in the file."""
-        offs = self._char_offsets()
-        n = len(offs) - 1
-        s = offs[min(max(start, 0), n)]
-        if end is None or end <= start:
+        if self._starts is None and self._shift is None:
+            self._shift = self._verbatim_start()
+        if self._shift is not None:
+            n = len(self.value)
+            s = self._shift + min(max(start, 0), n)
+            if end is None or end <= start:
+                return self.source.span(s)
+            return self.source.span(s, max(self._shift + min(end, n), s + 1))
+        starts, ends = self._char_offsets()
+        n = len(starts) - 1
+        s = starts[min(max(start, 0), n)]
+        if end is None or end <= start or not n:
             return self.source.span(s)
-        e = offs[min(end - 1, n - 1)] + 1 if n else s + 1
+        e = ends[min(end, n) - 1]
         return self.source.span(s, max(e, s + 1))
 
-    def _char_offsets(self) -> list[int]:
-        if self._offsets is None:
+    def _verbatim_start(self) -> int | None:
+        # Most expressions are one line written as is (plain, or quoted without escapes):
+        # then character i of the value is at a fixed distance from i in the file.
+        if not isinstance(self.value, str) or self.style not in (None, "'", '"'):
+            return None
+        k = 0 if self.style is None else 1
+        if self.end - self.start == len(self.value) + 2 * k and self.source.text.startswith(self.value, self.start + k):
+            return self.start + k
+        return None
+
+    def _char_offsets(self) -> tuple[list[int], list[int]]:
+        if self._starts is None:
             text = self.value if isinstance(self.value, str) else str(self.value)
             raw = self.source.text[self.start : self.end]
-            offs = _map_scalar(raw, text, self.style)
-            if offs is None:
-                offs = [0] * len(text)
-            self._offsets = [self.start + o for o in offs] + [self.start + (offs[-1] + 1 if offs else 0)]
-        return self._offsets
+            got = _map_scalar(raw, text, self.style) or [(0, 1)] * len(text)
+            past = got[-1][1] if got else 0
+            self._starts = [self.start + a for a, _ in got] + [self.start + past]
+            self._ends = [self.start + b for _, b in got]
+        return self._starts, self._ends
 
 
-def _map_scalar(raw: str, value: str, style: str | None) -> list[int] | None:
-    """For each character of `value`, its index in `raw` (the scalar's source text)."""
+def _map_scalar(raw: str, value: str, style: str | None) -> list[tuple[int, int]] | None:
+    """For each character of `value`, where its written form starts and ends in `raw`
+    (the scalar's source text)."""
     if style == '"':
         got = _scan_flow(raw, 1, double=True)
     elif style == "'":
@@ -103,8 +141,8 @@ def _map_scalar(raw: str, value: str, style: str | None) -> list[int] | None:
         got = _scan_flow(raw, 0)
     else:
         got = None
-    if got is not None and "".join(c for c, _ in got) == value:
-        return [p for _, p in got]
+    if got is not None and "".join(c for c, _, _ in got) == value:
+        return [(a, b) for _, a, b in got]
     # Block scalars (and any flow case the scanner got wrong): align characters in order.
     # Non-blank characters are never created or dropped by YAML outside escapes, so each
     # is found in order; blanks made by folding map to the line break they replace.
@@ -112,14 +150,14 @@ def _map_scalar(raw: str, value: str, style: str | None) -> list[int] | None:
     out = []
     for c in value:
         if c in " \t\n":
-            out.append(p)
+            out.append((p, p + 1))
             if p < len(raw) and raw[p] == c:
                 p += 1
             continue
         q = raw.find(c, p)
         if q < 0:
             return None
-        out.append(q)
+        out.append((q, q + 1))
         p = q + 1
     return out
 
@@ -132,16 +170,16 @@ _ESCAPES = {
 _HEX = {"x": 2, "u": 4, "U": 8}
 
 
-def _scan_flow(raw: str, i: int, double: bool = False, single: bool = False) -> list[tuple[str, int]] | None:
-    """Decode a flow scalar (plain, '…' or "…") keeping each character's source index."""
-    out: list[tuple[str, int]] = []
+def _scan_flow(raw: str, i: int, double: bool = False, single: bool = False) -> list[tuple[str, int, int]] | None:
+    """Decode a flow scalar (plain, '…' or "…") keeping where each character is written."""
+    out: list[tuple[str, int, int]] = []
     n = len(raw)
     end = n - 1 if (double or single) else n
     literal_ws = 0  # trailing whitespace in `out` that came from escapes (not trimmed)
     while i < end:
         c = raw[i]
         if single and c == "'" and i + 1 < n and raw[i + 1] == "'":
-            out.append(("'", i))
+            out.append(("'", i, i + 2))
             i += 2
             literal_ws = 0
         elif double and c == "\\":
@@ -156,12 +194,12 @@ def _scan_flow(raw: str, i: int, double: bool = False, single: bool = False) -> 
             if e in _HEX:
                 k = _HEX[e]
                 try:
-                    out.append((chr(int(raw[i + 2 : i + 2 + k], 16)), i))
+                    out.append((chr(int(raw[i + 2 : i + 2 + k], 16)), i, i + 2 + k))
                 except ValueError:
                     return None
                 i += 2 + k
             elif e in _ESCAPES:
-                out.append((_ESCAPES[e], i))
+                out.append((_ESCAPES[e], i, i + 2))
                 i += 2
             else:
                 return None
@@ -177,11 +215,11 @@ def _scan_flow(raw: str, i: int, double: bool = False, single: bool = False) -> 
                     breaks += 1
                 i += 1
             if breaks == 1:
-                out.append((" ", brk))
+                out.append((" ", brk, brk + 1))
             else:
-                out.extend(("\n", brk) for _ in range(breaks - 1))
+                out.extend(("\n", brk, brk + 1) for _ in range(breaks - 1))
         else:
-            out.append((c, i))
+            out.append((c, i, i + 1))
             i += 1
     if not (double or single):
         while out and out[-1][0] in " \t":
@@ -195,26 +233,52 @@ class YamlProblem(Exception):
         super().__init__(diag.headline())
 
 
+# libyaml (PyYAML's C parser) composes the same nodes and marks about ten times faster; a file
+# it rejects is read again by the pure-Python parser, whose error messages are clearer.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _compose(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
+    """The root node, and the loader that made it (it constructs the scalars)."""
+    if _FAST_LOADER is not None:
+        loader = _FAST_LOADER(text)
+        try:
+            return loader, loader.get_single_node()
+        except (yaml.YAMLError, RecursionError):
+            loader.dispose()
+    loader = yaml.SafeLoader(text)
+    try:
+        return loader, loader.get_single_node()
+    except BaseException:
+        loader.dispose()
+        raise
+
+
 def load_located(path: str, text: str) -> Y:
     """Parse one YAML document into located values. Raises YamlProblem with a located diagnostic."""
     src = SourceText(path, text)
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise YamlProblem(Diagnostic("SEG109", f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", Span(path, 1, 1)))
-    loader = yaml.SafeLoader(text)
     try:
-        try:
-            node = loader.get_single_node()
-        except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            msg = e.problem or e.context or "invalid YAML"
-            if e.context and e.problem:
-                msg = f"{e.problem} ({e.context})"
-            raise YamlProblem(Diagnostic("SEG101", f"YAML syntax error: {msg}", Span(path, line, col))) from None
-        except yaml.YAMLError as e:
-            raise YamlProblem(Diagnostic("SEG101", f"YAML syntax error: {e}", Span(path, 1, 1))) from None
-        except RecursionError:
-            raise YamlProblem(Diagnostic("SEG109", "YAML nesting is too deep", Span(path, 1, 1))) from None
+        loader, node = _compose(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = e.problem or e.context or "invalid YAML"
+        if e.context and e.problem:
+            msg = f"{e.problem} ({e.context})"
+        hint = None
+        if e.problem and e.problem.startswith("but found another document"):
+            msg, hint = "a second YAML document starts here ('---')", "a file holds one document: one definition per file"
+        elif mark is not None and text[mark.index : mark.index + 1] == "\t":
+            hint = "YAML indents with spaces, not tabs"
+        raise YamlProblem(Diagnostic("SEG101", f"YAML syntax error: {msg}", Span(path, line, col), hint=hint)) from None
+    except yaml.YAMLError as e:
+        raise YamlProblem(Diagnostic("SEG101", f"YAML syntax error: {e}", Span(path, 1, 1))) from None
+    except RecursionError:
+        raise YamlProblem(Diagnostic("SEG109", "YAML nesting is too deep", Span(path, 1, 1))) from None
+    try:
         if node is None:
             raise YamlProblem(Diagnostic("SEG103", "file is empty: expected a YAML mapping", Span(path, 1, 1)))
         budget = [MAX_NODES]
@@ -225,42 +289,43 @@ def load_located(path: str, text: str) -> Y:
 
 def _convert(node: yaml.Node, loader: yaml.SafeLoader, src: SourceText, budget: list[int], depth: int) -> Y:
     budget[0] -= 1
-    span = src.span(node.start_mark.index, node.end_mark.index)
+    start, end = node.start_mark.index, node.end_mark.index
     if budget[0] < 0:
-        raise YamlProblem(Diagnostic("SEG109", f"document expands to more than {MAX_NODES} values (aliases?)", span))
+        raise YamlProblem(Diagnostic("SEG109", f"document expands to more than {MAX_NODES} values (aliases?)", src.span(start, end)))
     if depth > MAX_DEPTH:
-        raise YamlProblem(Diagnostic("SEG109", f"YAML nesting deeper than {MAX_DEPTH} levels", span))
+        raise YamlProblem(Diagnostic("SEG109", f"YAML nesting deeper than {MAX_DEPTH} levels", src.span(start, end)))
     if isinstance(node, yaml.MappingNode):
         items: dict[str, Y] = {}
-        key_spans: dict[str, Span] = {}
+        key_marks: dict[str, tuple[int, int]] = {}
         try:
             loader.flatten_mapping(node)
         except yaml.MarkedYAMLError as e:
-            raise YamlProblem(Diagnostic("SEG101", f"YAML error: {e.problem}", span)) from None
+            raise YamlProblem(Diagnostic("SEG101", f"YAML error: {e.problem}", src.span(start, end))) from None
         for knode, vnode in node.value:
-            kspan = src.span(knode.start_mark.index, knode.end_mark.index)
+            kmark = (knode.start_mark.index, knode.end_mark.index)
             if not isinstance(knode, yaml.ScalarNode):
-                raise YamlProblem(Diagnostic("SEG105", "mapping keys must be plain text", kspan))
-            key = loader.construct_object(knode)
-            key = _key_text(key, knode)
+                raise YamlProblem(Diagnostic("SEG105", "mapping keys must be plain text", src.span(*kmark)))
+            key = knode.value if knode.tag == _STR_TAG else _key_text(loader.construct_object(knode), knode)
             if key in items:
-                first = key_spans[key]
+                first = src.span(*key_marks[key])
                 raise YamlProblem(
-                    Diagnostic("SEG102", f"duplicate key '{key}' (first defined at line {first.line})", kspan)
+                    Diagnostic("SEG102", f"duplicate key '{key}' (first defined at line {first.line})", src.span(*kmark))
                 )
-            key_spans[key] = kspan
+            key_marks[key] = kmark
             items[key] = _convert(vnode, loader, src, budget, depth + 1)
-        return Y("map", items, span, src, node.start_mark.index, node.end_mark.index, key_spans=key_spans)
+        return Y("map", items, src, start, end, key_marks=key_marks)
     if isinstance(node, yaml.SequenceNode):
         vals = [_convert(v, loader, src, budget, depth + 1) for v in node.value]
-        return Y("seq", vals, span, src, node.start_mark.index, node.end_mark.index)
+        return Y("seq", vals, src, start, end)
     try:
-        value = loader.construct_object(node)
+        # text needs no constructing (most scalars are text: keys, names, expressions)
+        value = node.value if node.tag == _STR_TAG else loader.construct_object(node)
     except yaml.constructor.ConstructorError as e:
-        raise YamlProblem(Diagnostic("SEG101", f"YAML error: {e.problem}", span)) from None
+        raise YamlProblem(Diagnostic("SEG101", f"YAML error: {e.problem}", src.span(start, end))) from None
     except ValueError as e:  # e.g. an impossible timestamp like 2026-13-45
-        raise YamlProblem(Diagnostic("SEG101", f"YAML error: {e}", span)) from None
-    return Y("scalar", value, span, src, node.start_mark.index, node.end_mark.index, style=node.style)
+        raise YamlProblem(Diagnostic("SEG101", f"YAML error: {e}", src.span(start, end))) from None
+    # style: None for plain (the C parser says ''), or one of ' " | >
+    return Y("scalar", value, src, start, end, style=node.style or None)
 
 
 def _key_text(key: Any, knode: yaml.ScalarNode) -> str:

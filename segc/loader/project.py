@@ -108,8 +108,12 @@ def _read(path: Path, sources: SourceCache, diags: list[Diagnostic]) -> Y | None
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        diags.append(Diagnostic("SEG100", "file is not valid UTF-8", Span(shown, line, col)))
+        line_start = raw.rfind(b"\n", 0, e.start) + 1
+        col = len(raw[line_start : e.start].decode("utf-8")) + 1  # characters, not bytes
+        sources.texts[shown] = raw.decode("utf-8", "replace").replace("\r\n", "\n")
+        diags.append(
+            Diagnostic("SEG100", f"file is not valid UTF-8 (byte 0x{raw[e.start]:02x})", Span(shown, line, col), hint="save the file as UTF-8")
+        )
         return None
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -229,7 +233,7 @@ def load_project(root: str | Path = ".") -> Project:
         y = _read(p, sources, diags)
         if y is None:
             continue
-        d = _definition(y, display_path(p), diags)
+        d = _definition(y, y.source.path, diags)  # the path _read showed
         if d is None:
             continue
         if d.name in seen:

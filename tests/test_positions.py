@@ -1,0 +1,118 @@
+"""Positions inside an expression map back to the YAML file exactly, in every scalar style.
+
+The same expression is written in each style; for each node the expected place is found by
+searching the file for the node's written form (`''` and `\\"` included), so the test does not
+trust the mapping it checks.
+"""
+from __future__ import annotations
+
+import pytest
+
+from segc import ast as A
+from segc.diagnostics import Span
+from segc.loader.located import load_located
+from segc.parser import parse_expression
+
+# style -> (YAML text, how the literal it's is written, how the literal pro is written)
+STYLES = {
+    "plain": (
+        "where: performed(purchase where revenue > 100 within 7d) and country in ('US', 'it''s') and plan != \"pro\"\n",
+        "'it''s'", '"pro"',
+    ),
+    "plain multi-line": (
+        "segment: x\nwhere: performed(purchase where revenue > 100\n    within 7d)\n\n  and country in ('US', 'it''s')\n  and plan != \"pro\"\n",
+        "'it''s'", '"pro"',
+    ),
+    "single-quoted": (
+        "where: 'performed(purchase where revenue > 100 within 7d) and country in (''US'', ''it''''s'') and plan != \"pro\"'\n",
+        "''it''''s''", '"pro"',
+    ),
+    "single-quoted multi-line": (
+        "where: 'performed(purchase where revenue > 100\n     within 7d)\n   and country in (''US'', ''it''''s'')\n   and plan != \"pro\"'\n",
+        "''it''''s''", '"pro"',
+    ),
+    "double-quoted": (
+        "where: \"performed(purchase where revenue > 100 within 7d) and country in ('US', 'it''s') and plan != \\\"pro\\\"\"\n",
+        "'it''s'", '\\"pro\\"',
+    ),
+    "double-quoted multi-line": (
+        "where: \"performed(purchase where revenue > 100 \\\n      within 7d)\n   and country in ('US', 'it''s')\\t\\x20and plan != \\\"pro\\\"\"\n",
+        "'it''s'", '\\"pro\\"',
+    ),
+    "literal block": (
+        "where: |\n  -- a comment line\n  performed(purchase where revenue > 100 within 7d)\n    and country in ('US', 'it''s')\n    and plan != \"pro\"\n",
+        "'it''s'", '"pro"',
+    ),
+    "literal block, explicit indent": (
+        "where: |2-\n     performed(purchase where revenue > 100 within 7d)\n    and country in ('US', 'it''s') and plan != \"pro\"\n\n",
+        "'it''s'", '"pro"',
+    ),
+    "folded block": (
+        "where: >\n  performed(purchase where revenue > 100\n  within 7d)\n  and country in ('US', 'it''s') and plan != \"pro\"\n",
+        "'it''s'", '"pro"',
+    ),
+    "folded block, strip": (
+        "where: >-\n  performed(purchase where revenue > 100\n\n      within 7d)\n  and country in ('US', 'it''s')\n  and plan != \"pro\"\n",
+        "'it''s'", '"pro"',
+    ),
+    "flow mapping": (
+        "{segment: x, where: 'performed(purchase where revenue > 100 within 7d) and country in (''US'', ''it''''s'') and plan != \"pro\"'}\n",
+        "''it''''s''", '"pro"',
+    ),
+    "block sequence item": (
+        "where:\n  - >-\n    performed(purchase where revenue > 100 within 7d)\n    and country in ('US', 'it''s') and plan != \"pro\"\n",
+        "'it''s'", '"pro"',
+    ),
+}
+
+
+def place(text: str, written: str, after: str = "") -> tuple[int, int, int, int]:
+    """line, col, end_line, end_col of the first `written` (after `after`) in the file."""
+    i = text.index(written, text.index(after) if after else 0)
+    j = i + len(written)
+
+    def lc(k):
+        line = text.count("\n", 0, k) + 1
+        return line, k - (text.rfind("\n", 0, k) + 1) + 1
+
+    return (*lc(i), *lc(j))
+
+
+def pos(span: Span) -> tuple[int, int, int, int]:
+    return span.line, span.col, span.end_line, span.end_col
+
+
+def nodes(root: A.Node):
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        yield n
+        for v in vars(n).values():
+            if isinstance(v, A.Node):
+                stack.append(v)
+            elif isinstance(v, tuple):
+                stack.extend(x for x in v if isinstance(x, A.Node))
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_node_spans_map_to_the_file(style):
+    text, its, pro = STYLES[style]
+    doc = load_located("f.yml", text)
+    y = doc.value["where"]
+    if y.kind == "seq":
+        y = y.value[0]
+    expr = parse_expression(y.value, y.offset_span)
+    every = list(nodes(expr))
+
+    call = next(n for n in every if isinstance(n, A.EventCall))
+    assert pos(call.span)[:2] == place(text, "performed")[:2]
+    assert pos(call.span)[2:] == place(text, ")", after="7d")[2:]
+    revenue = next(n for n in every if isinstance(n, A.Property) and n.name == "revenue")
+    assert pos(revenue.name_span) == place(text, "revenue")
+    assert pos(next(n for n in every if isinstance(n, A.Duration)).span) == place(text, "7d")
+    country = next(n for n in every if isinstance(n, A.Property) and n.name == "country")
+    assert pos(country.span) == place(text, "country")
+    assert pos(next(n for n in every if isinstance(n, A.Literal) and n.value == "it's").span) == place(text, its)
+    assert pos(next(n for n in every if isinstance(n, A.Literal) and n.value == "pro").span) == place(text, pro)
+    # the whole expression: from `performed` to the end of "pro" as written
+    assert pos(expr.span) == place(text, "performed")[:2] + place(text, pro)[2:]
