@@ -5,7 +5,7 @@ import datetime as dt
 
 from .. import ir
 from ..loader.project import Model
-from .builder import QueryBuilder, membership_masks
+from .builder import QueryBuilder, masks_by_instant, membership_masks, transitions
 from .dialects import DIALECTS, ENGINES
 
 
@@ -37,6 +37,19 @@ def masks_select(model: Model, segments: dict[str, ir.Segment], names: list[str]
     if settings:
         outer.set("settings", settings)
     return outer
+
+
+def history_select(model: Model, segments: dict[str, ir.Segment], names: list[str], dialect: str, instants: list[dt.datetime]):
+    """One query: at each instant, persons grouped by their combination of memberships."""
+    flags = QueryBuilder(model, segments, ENGINES[dialect], None, instants).flags(names)
+    return masks_by_instant(flags, names)
+
+
+def migrate_select(model: Model, segments: dict[str, ir.Segment], names: list[str], dialect: str, t1: dt.datetime, t2: dt.datetime):
+    """One query: persons counted by (memberships at t1, memberships at t2)."""
+    engine = ENGINES[dialect]
+    flags = QueryBuilder(model, segments, engine, None, [t1, t2]).flags(names)
+    return transitions(flags, model.persons.key, names, engine.timestamp_literal(t1), engine.timestamp_literal(t2))
 
 
 def segment_sql(model: Model, segments: dict[str, ir.Segment], name: str, dialect: str, as_of: dt.datetime | None, pretty: bool = True) -> str:

@@ -24,6 +24,7 @@ from .dialects import Engine, data_type
 P, E, PE, A = "p", "e", "pe", "segc_a"  # table aliases: persons, events, persons-of-events, aggregates
 PID = "segc_pid"
 REF = "segc_f"  # alias of the layer of flags that segment(...) references read from
+AT, T = "segc_at", "segc_t"  # the instants table (history, migrate) and its one column
 
 
 def ident(name: str) -> exp.Identifier:
@@ -90,7 +91,11 @@ class _Value:
 class QueryBuilder:
     """Compiles the segments of one project for one engine and one reference time."""
 
-    def __init__(self, model: Model, segments: dict[str, ir.Segment], engine: Engine, as_of: dt.datetime | None):
+    def __init__(self, model: Model, segments: dict[str, ir.Segment], engine: Engine, as_of: dt.datetime | None,
+                 instants: list[dt.datetime] | None = None):
+        """With `instants`, every segment is evaluated at each of them in the same query: the
+        instants are a table crossed with persons and events, and now() is its column."""
+        self.instants = instants
         self.m = model
         self.segments = segments
         self.engine = engine
@@ -126,6 +131,8 @@ class QueryBuilder:
         return col(name, E)
 
     def now(self) -> exp.Expression:
+        if self.instants:
+            return col(T, AT)
         if self.as_of is not None:
             return self.engine.timestamp_literal(self.as_of)
         return self.engine.now()
@@ -297,11 +304,11 @@ class QueryBuilder:
         for level in sorted(by_level):
             name = f"segc_flags{level}"
             self._ref_alias = REF
-            projections = [exp.alias_(self.pkey(), PID, copy=False)] + [col(c, REF) for c in carried]
+            projections = [exp.alias_(self.pkey(), PID, copy=False)] + self._t() + [col(c, REF) for c in carried]
             projections += [exp.alias_(self.cond(self.segments[n].where, "person"), ident(n), copy=False) for n in by_level[level]]
-            sel = exp.Select(expressions=projections).from_(table(self.m.persons.table, P), copy=False)
+            sel = self._persons_from().select(*projections, copy=False)
             if prev is not None:
-                sel = sel.join(exp.Join(this=table(prev, REF), kind="INNER", on=exp.EQ(this=col(PID, REF), expression=self.pkey())), copy=False)
+                sel = sel.join(exp.Join(this=table(prev, REF), kind="INNER", on=self._on_person(REF)), copy=False)
             self._layers.append((name, sel))
             carried += by_level[level]
             prev = name
@@ -345,7 +352,10 @@ class QueryBuilder:
         elif func == "active_days":
             agg = exp.Count(this=exp.Distinct(expressions=[when(exp.cast(ts, data_type("DATE")))]))
         else:
-            agg = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[func](this=when(self.event_prop(e.prop.name, e.prop.type)))
+            value = self.event_prop(e.prop.name, e.prop.type)
+            if func == "avg":  # PostgreSQL's avg of integers is numeric: 5/3 * 3 would not be 5 as elsewhere
+                value = exp.cast(value, data_type("DOUBLE"))
+            agg = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[func](this=when(value))
         column = self._aggregate(agg, (func, e.prop.name if e.prop else None, structural_key(f)))
         zero = exp.Literal.number(0)
         if func == "performed":
@@ -361,21 +371,38 @@ class QueryBuilder:
             self._aggs[key] = col(alias, A)
         return self._aggs[key].copy()
 
-    def _events_from(self, needs_persons: bool) -> tuple[exp.Table, exp.Join | None, exp.Expression]:
+    def _events_from(self, needs_persons: bool) -> tuple[exp.Table, list[exp.Join], exp.Expression]:
         """FROM events [JOIN persons], and the condition every scan applies: before now()."""
         ev = table(self.m.events.table, E)
-        join = None
+        joins = []
         if needs_persons:
-            join = exp.Join(this=table(self.m.persons.table, PE), kind="INNER",
-                            on=exp.EQ(this=self.pkey(PE), expression=self.ecol("person")))
+            joins.append(exp.Join(this=table(self.m.persons.table, PE), kind="INNER",
+                                  on=exp.EQ(this=self.pkey(PE), expression=self.ecol("person"))))
         before_now = exp.LT(this=self.ecol("timestamp"), expression=self.now())
-        return ev, join, before_now
+        return ev, joins, before_now
+
+    def _at_cross(self) -> list[exp.Join]:
+        return [exp.Join(this=table(AT, AT), kind="CROSS")] if self.instants else []
+
+    def _t(self) -> list[exp.Expression]:
+        """The instant as a projection, where there are instants."""
+        return [exp.alias_(col(T, AT), T, copy=False)] if self.instants else []
+
+    def _t_key(self) -> list[exp.Expression]:
+        return [col(T, AT)] if self.instants else []
+
+    def _on_person(self, alias: str) -> exp.Expression:
+        """Join a per-person (per-instant) relation to the persons row being evaluated."""
+        on = exp.EQ(this=col(PID, alias), expression=self.pkey())
+        if self.instants:
+            on = exp.And(this=on, expression=exp.EQ(this=col(T, alias), expression=col(T, AT)))
+        return on
 
     def _scan_select(self, projections: list[exp.Expression], needs_persons: bool, conds: list[exp.Expression]) -> exp.Select:
-        ev, join, before_now = self._events_from(needs_persons)
+        ev, joins, before_now = self._events_from(needs_persons)
         sel = exp.Select(expressions=projections).from_(ev, copy=False)
-        if join is not None:
-            sel = sel.join(join, copy=False)
+        for j in joins + self._at_cross():
+            sel = sel.join(j, copy=False)
         return sel.where(_and([before_now] + [_paren(c) for c in conds]), copy=False)
 
     def _cte_name(self, kind: str) -> str:
@@ -390,14 +417,15 @@ class QueryBuilder:
         k = exp.IntDiv(this=exp.Paren(this=exp.Sub(this=micros, expression=exp.Literal.number(1))),
                        expression=exp.Literal.number(e.every_seconds * 1_000_000))
         match = self.event_match(f.event, f.where, f.window)
-        inner = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False), exp.alias_(k, "segc_k", copy=False)],
+        inner = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False)] + self._t() + [exp.alias_(k, "segc_k", copy=False)],
                                   _uses_person(f.where, f.window), [match] if match is not None else [])
-        inner = inner.group_by(self.ecol("person"), k.copy(), copy=False).having(
+        inner = inner.group_by(self.ecol("person"), *self._t_key(), k.copy(), copy=False).having(
             exp.GTE(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(e.min_events)), copy=False)
-        outer = (exp.Select(expressions=[col(PID), exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
-                 .from_(inner.subquery("segc_periods"), copy=False).group_by(col(PID), copy=False))
+        keys = [col(PID)] + ([col(T)] if self.instants else [])
+        outer = (exp.Select(expressions=[c.copy() for c in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
+                 .from_(inner.subquery("segc_periods"), copy=False).group_by(*keys, copy=False))
         self._ctes.append(exp.CTE(this=outer, alias=exp.TableAlias(this=exp.to_identifier(name))))
-        self._joins.append((table(name, name), exp.EQ(this=col(PID, name), expression=self.pkey())))
+        self._joins.append((table(name, name), self._on_person(name)))
         return exp.Coalesce(this=col("segc_n", name), expressions=[exp.Literal.number(0)])
 
     def sequence(self, e: ir.Sequence) -> exp.Expression:
@@ -411,24 +439,32 @@ class QueryBuilder:
             conds = [match] if match is not None else []
             persons = _uses_person(step.where, e.window)
             name = f"{base}_{i}"
+            now_proj = [exp.alias_(col(T, AT), "segc_now", copy=False)] if self.instants else []
             if prev is None:
                 sel = self._scan_select(
-                    [exp.alias_(self.ecol("person"), PID, copy=False), exp.alias_(ts, "segc_t1", copy=False), exp.alias_(ts.copy(), "segc_t", copy=False)],
+                    [exp.alias_(self.ecol("person"), PID, copy=False), exp.alias_(ts, "segc_t1", copy=False),
+                     exp.alias_(ts.copy(), "segc_step", copy=False)] + now_proj,
                     persons, conds + [_not(exp.Is(this=self.ecol("person"), expression=exp.Null()))])
             else:
-                on = [exp.EQ(this=self.ecol("person"), expression=col(PID, "s")), exp.GT(this=ts.copy(), expression=col("segc_t", "s"))]
+                on = [exp.EQ(this=self.ecol("person"), expression=col(PID, "s")), exp.GT(this=ts.copy(), expression=col("segc_step", "s"))]
                 if e.span_seconds is not None:
                     on.append(exp.LTE(this=ts.copy(), expression=exp.Add(this=col("segc_t1", "s"), expression=interval(e.span_seconds))))
-                ev, join, before_now = self._events_from(persons)
-                sel = (exp.Select(expressions=[col(PID, "s"), col("segc_t1", "s"), exp.alias_(exp.Min(this=ts.copy()), "segc_t", copy=False)])
+                ev, joins, before_now = self._events_from(persons)
+                keys = [col(PID, "s"), col("segc_t1", "s")] + ([col("segc_now", "s")] if self.instants else [])
+                sel = (exp.Select(expressions=[k.copy() for k in keys] + [exp.alias_(exp.Min(this=ts.copy()), "segc_step", copy=False)])
                        .from_(table(prev, "s"), copy=False)
                        .join(exp.Join(this=ev, kind="INNER", on=_and(on)), copy=False))
-                if join is not None:
-                    sel = sel.join(join, copy=False)
-                sel = sel.where(_and([before_now] + [_paren(c) for c in conds]), copy=False).group_by(
-                    col(PID, "s"), col("segc_t1", "s"), copy=False)
+                for j in joins:
+                    sel = sel.join(j, copy=False)
+                if self.instants:  # the instant this chain is evaluated at: now() in the conditions
+                    sel = sel.join(exp.Join(this=table(AT, AT), kind="INNER",
+                                            on=exp.EQ(this=col(T, AT), expression=col("segc_now", "s"))), copy=False)
+                sel = sel.where(_and([before_now] + [_paren(c) for c in conds]), copy=False).group_by(*keys, copy=False)
             self._ctes.append(exp.CTE(this=sel, alias=exp.TableAlias(this=exp.to_identifier(name))))
             prev = name
+        if self.instants:
+            members = exp.Select(expressions=[col(PID), col("segc_now")]).from_(table(prev), copy=False)
+            return _not_null_bool(exp.In(this=exp.Tuple(expressions=[self.pkey(), col(T, AT)]), query=members.subquery()))
         members = exp.Select(expressions=[col(PID)]).from_(table(prev), copy=False)
         return _not_null_bool(exp.In(this=self.pkey(), query=members.subquery()))
 
@@ -436,8 +472,7 @@ class QueryBuilder:
     def _with_event_joins(self, select: exp.Select) -> exp.Select:
         """LEFT JOIN the per-person aggregates (and period counts) to a SELECT over persons."""
         if self._agg_selects:
-            select = select.join(
-                exp.Join(this=table(A, A), side="LEFT", on=exp.EQ(this=col(PID, A), expression=self.pkey())), copy=False)
+            select = select.join(exp.Join(this=table(A, A), side="LEFT", on=self._on_person(A)), copy=False)
         for t, on in self._joins:
             select = select.join(exp.Join(this=t.copy(), side="LEFT", on=on.copy()), copy=False)
         return select
@@ -445,9 +480,12 @@ class QueryBuilder:
     def _assemble(self, select: exp.Select, over_persons: bool = True) -> exp.Select:
         ctes = []
         if self._agg_selects:
-            agg = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False)] + self._agg_selects, self._agg_needs_persons, [])
-            agg = agg.group_by(self.ecol("person"), copy=False)
+            agg = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False)] + self._t() + self._agg_selects,
+                                    self._agg_needs_persons, [])
+            agg = agg.group_by(self.ecol("person"), *self._t_key(), copy=False)
             ctes.append(exp.CTE(this=agg, alias=exp.TableAlias(this=exp.to_identifier(A))))
+        if self.instants:
+            ctes.insert(0, exp.CTE(this=self._instants_table(), alias=exp.TableAlias(this=exp.to_identifier(AT))))
         ctes += self._ctes
         for name, layer in self._layers:
             ctes.append(exp.CTE(this=self._with_event_joins(layer), alias=exp.TableAlias(this=exp.to_identifier(name))))
@@ -456,6 +494,19 @@ class QueryBuilder:
         if ctes:
             select.set("with_", exp.With(expressions=ctes))
         return self.engine.finish(select)
+
+    def _instants_table(self) -> exp.Expression:
+        rows = [exp.Select(expressions=[exp.alias_(self.engine.timestamp_literal(t), T, copy=False)]) for t in self.instants]
+        out = rows[0]
+        for r in rows[1:]:
+            out = exp.Union(this=out, expression=r, distinct=False)
+        return out
+
+    def _persons_from(self) -> exp.Select:
+        sel = exp.Select().from_(table(self.m.persons.table, P), copy=False)
+        for j in self._at_cross():
+            sel = sel.join(j, copy=False)
+        return sel
 
     def members(self, name: str) -> exp.Select:
         """SELECT the member keys of one segment: one column, named like the persons key."""
@@ -485,7 +536,9 @@ class QueryBuilder:
     def flags(self, names: list[str]) -> exp.Select:
         """One row per person: the key, then one never-null membership flag per segment."""
         last = self._flag_layers(names)
-        projections = [exp.alias_(col(PID, REF), ident(self.m.persons.key), copy=False)] + [col(n, REF) for n in names]
+        projections = [exp.alias_(col(PID, REF), ident(self.m.persons.key), copy=False)]
+        projections += [col(T, REF)] if self.instants else []
+        projections += [col(n, REF) for n in names]
         sel = exp.Select(expressions=projections).from_(table(last, REF), copy=False)
         return self._assemble(sel, over_persons=False)
 
@@ -548,3 +601,59 @@ def membership_masks(flags: exp.Select, key: str, names: list[str]) -> exp.Selec
     if ctes is not None:
         outer.set("with_", ctes)
     return outer
+
+
+def _mask_columns(names: list[str], source: str) -> list[exp.Expression]:
+    """BIGINT bitmask columns of membership flags (bit i: names[i]), MASK_BITS per column."""
+    masks = []
+    for start in range(0, len(names), MASK_BITS):
+        terms = [
+            exp.Case(ifs=[exp.If(this=col(n, source), true=exp.Literal.number(1 << (i - start)))], default=exp.Literal.number(0))
+            for i, n in enumerate(names[start:start + MASK_BITS], start=start)
+        ]
+        total = terms[0]
+        for t in terms[1:]:
+            total = exp.Add(this=total, expression=t)
+        masks.append(exp.alias_(exp.cast(total, data_type("BIGINT"), copy=False), f"segc_mask{start // MASK_BITS}", copy=False))
+    return masks
+
+
+def _hoist(flags: exp.Select, outer: exp.Select) -> exp.Select:
+    """Move WITH and SETTINGS from the inner flags query to the outer one (not every engine
+    takes WITH inside a subquery, and SETTINGS belongs to the statement)."""
+    for arg in ("with_", "settings"):
+        value = flags.args.pop(arg, None)
+        if value is not None:
+            outer.set(arg, value)
+    return outer
+
+
+def masks_by_instant(flags: exp.Select, names: list[str]) -> exp.Select:
+    """History: persons grouped by instant and combination of memberships, one query."""
+    masks = _mask_columns(names, "segc_flags")
+    inner = exp.Select(expressions=[col(T, "segc_flags")] + masks)
+    mask_cols = [exp.column(m.alias) for m in masks]
+    keys = [col(T)] + mask_cols
+    outer = exp.Select(expressions=[k.copy() for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
+    ctes_settings = _hoist(flags, outer)
+    inner = inner.from_(flags.subquery("segc_flags"), copy=False)
+    return ctes_settings.from_(inner.subquery("segc_masks"), copy=False).group_by(*keys, copy=False).order_by(col(T), copy=False)
+
+
+def transitions(flags: exp.Select, key: str, names: list[str], t1: exp.Expression, t2: exp.Expression) -> exp.Select:
+    """Migration: per person the combination of memberships at t1 and at t2, then persons
+    counted by the pair of combinations."""
+    masks = _mask_columns(names, "segc_flags")
+    per_instant = exp.Select(expressions=[exp.alias_(col(key, "segc_flags"), PID, copy=False), col(T, "segc_flags")] + masks)
+    per_instant = per_instant.from_(flags.subquery("segc_flags"), copy=False)
+    pairs = [exp.alias_(col(PID), PID, copy=False)]
+    for when, tag in ((t1, "from"), (t2, "to")):
+        for m in masks:
+            pairs.append(exp.alias_(
+                exp.Max(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=col(T), expression=when.copy()), true=exp.column(m.alias))])),
+                f"segc_{tag}_{m.alias}", copy=False))
+    per_person = exp.Select(expressions=pairs).from_(per_instant.subquery("segc_at_masks"), copy=False).group_by(col(PID), copy=False)
+    keys = [exp.column(p.alias) for p in pairs[1:]]
+    outer = exp.Select(expressions=[k.copy() for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
+    outer = _hoist(flags, outer)
+    return outer.from_(per_person.subquery("segc_pairs"), copy=False).group_by(*keys, copy=False)

@@ -21,7 +21,7 @@ WITH "segc_a" AS (
   SELECT
     "e"."person_id" AS "segc_pid",
     "e"."timestamp" AS "segc_t1",
-    "e"."timestamp" AS "segc_t"
+    "e"."timestamp" AS "segc_step"
   FROM "events" AS "e"
   WHERE
     "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
@@ -38,11 +38,11 @@ WITH "segc_a" AS (
   SELECT
     "s"."segc_pid",
     "s"."segc_t1",
-    MIN("e"."timestamp") AS "segc_t"
+    MIN("e"."timestamp") AS "segc_step"
   FROM "segc_sequence1_1" AS "s"
   INNER JOIN "events" AS "e"
     ON "e"."person_id" = "s"."segc_pid"
-    AND "e"."timestamp" > "s"."segc_t"
+    AND "e"."timestamp" > "s"."segc_step"
     AND "e"."timestamp" <= "s"."segc_t1" + INTERVAL '1 HOUR'
   WHERE
     "e"."timestamp" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
