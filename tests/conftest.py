@@ -180,15 +180,16 @@ def engine(request):
     return request.getfixturevalue(f"{request.param}_engine")
 
 
-# --- engines shared by a whole session (execution and cross-engine property tests) ------------
+# --- engines shared by a test module (execution and cross-engine property tests) ------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def shared_engines(pg_dsn, chdb_path):
-    """One open connection per engine for the whole session, each in a fresh namespace that is
-    dropped at the end: {"duckdb": …, "clickhouse": …, "postgres": …}. For tests that load many
-    small datasets (replace=True tables) and run many queries, where a connection per test
-    would dominate the run time."""
+    """One open connection per engine for a whole test module, each in a fresh namespace that
+    is dropped at the end: {"duckdb": …, "clickhouse": …, "postgres": …}. For modules that load
+    many small datasets (replace=True tables) and run many queries, where a connection per test
+    would dominate the run time. Module scope, not session: chdb holds one storage path per
+    process while a session is open, and other modules may open another."""
     namespace = _namespace()
     engines = {
         "duckdb": connect({"dialect": "duckdb", "path": ":memory:"}),

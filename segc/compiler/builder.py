@@ -95,7 +95,8 @@ class QueryBuilder:
                  instants: list[dt.datetime] | None = None):
         """With `instants`, every segment is evaluated at each of them in the same query: the
         instants are a table crossed with persons and events, and now() is its column."""
-        self.instants = instants
+        # distinct: a repeated instant would repeat every event of its cross join (counts doubled)
+        self.instants = list(dict.fromkeys(instants)) if instants else instants
         self.m = model
         self.segments = segments
         self.engine = engine
@@ -353,7 +354,7 @@ class QueryBuilder:
             agg = exp.Count(this=exp.Distinct(expressions=[when(exp.cast(ts, data_type("DATE")))]))
         else:
             value = self.event_prop(e.prop.name, e.prop.type)
-            if func == "avg":  # PostgreSQL's avg of integers is numeric: 5/3 * 3 would not be 5 as elsewhere
+            if func == "avg" and e.prop.type == "integer":  # PostgreSQL's avg of integers is numeric: 5/3 * 3 would not be 5
                 value = exp.cast(value, data_type("DOUBLE"))
             agg = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[func](this=when(value))
         column = self._aggregate(agg, (func, e.prop.name if e.prop else None, structural_key(f)))
