@@ -3,6 +3,7 @@ LANGUAGE.md §3, every node typed against the model, segment references resolved
 cycles found. A definition with errors fails alone, with the definitions that depend on it."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ class CheckResult:
     definitions: dict[str, ir.Definition] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # name -> "errors" | "blocked by X"
+    tests: list = field(default_factory=list)  # segc.testing.UnitTest: the unit tests of `segc test`
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -271,6 +273,9 @@ class Checker:
 
     # -- behaviour -----------------------------------------------------------------------------
     def no_nesting(self, node: A.Node, scope: Scope) -> None:
+        if scope.kind == "bound":
+            self.error("SEG311", "a window bound cannot hold a behavioural call: it is one time per person, known before the events are scanned",
+                       node.span, hint="use a person property or a fixed time, e.g. since signed_up_at or since ago(30d)")
         if scope.kind != "person" and scope.kind != "formula":
             self.error("SEG311", "behavioural calls cannot be nested inside another call's where", node.span)
 
@@ -280,7 +285,7 @@ class Checker:
         return ir.EventFilter(name, w, self.window(window, scope) if window is not None else ir.ALL_HISTORY)
 
     def window(self, w: A.Window, scope: Scope) -> ir.Window:
-        bound_scope = Scope("person", insight=scope.insight)
+        bound_scope = Scope("bound", insight=scope.insight)
         if w.kind == "within":
             d = self.duration(w.start, "within")
             start = ir.Arith(w.span, "-", ir.Now(w.span), ir.Const(w.start.span, d, "duration"), "timestamp")
@@ -457,6 +462,10 @@ def check_project(project: Project) -> CheckResult:
                 result.failed[name] = f"blocked by {bad}"
                 changed = True
     result.definitions = {n: x for n, x in built.items() if n not in result.failed}
+    # unit tests: fixture rows checked against the model; their mistakes fail no definition
+    from .testing import collect_tests
+
+    result.tests = collect_tests(project, diags)
     diags.sort(key=sort_key)
     return result
 
@@ -528,13 +537,13 @@ def _check_definition(d: Definition, checker: Checker | None, diags, kinds, refs
             checker.error("SEG305", f"entry must be a time (e.g. first_time(signup)), not {_a(e.type)}", entry.span)
         r = checker.boolean(returning, PERSON, "returning")
         w = checker.window(entries, PERSON) if entries is not None else None
-        return ir.Cohort(
+        return _check_analytics(d, ir.Cohort(
             d.name, d.path, d.name_span, e, get("period").value, get("periods").value, r, w,
             seg.value if seg is not None else None, tuple(dict.fromkeys(n for n, _ in deps)), desc, tags,
-        )
+        ), diags)
 
     if d.kind == "insight":
-        return _check_insight(d, checker, diags, kinds, refs, parse, desc, tags)
+        return _check_analytics(d, _check_insight(d, checker, diags, kinds, refs, parse, desc, tags), diags)
     return None
 
 
@@ -630,6 +639,108 @@ def _check_insight(d, checker, diags, kinds, refs, parse, desc, tags):
         win, ev, get("interval").value if get("interval") is not None else None, r, breakdown,
         seg.value if seg is not None else None, desc, tags,
     )
+
+
+_RESULT_COLUMNS = ("breakdown", "interval_start", "formula", "partial")
+
+
+def _check_analytics(d: Definition, node, diags: list[Diagnostic]):
+    """Mistakes in cohorts and insights that the IR alone shows (LANGUAGE.md §5, docs/decisions.md)."""
+    if node is None:
+        return None
+    body = d.body
+
+    def err(code, message, span, hint=None):
+        diags.append(Diagnostic(code, message, span, hint=hint))
+
+    if isinstance(node, ir.Cohort):
+        for e in ir.walk(node.returning):
+            window = e.window if isinstance(e, ir.Sequence) else e.filter.window if isinstance(e, (ir.EventAgg, ir.ActivePeriods)) else None
+            if window is not None and window != ir.ALL_HISTORY:
+                err("SEG334", "the calls in returning take no window: each period of the cohort is their window", e.span,
+                    hint="write performed(login), which counts a login inside each period")
+        return node
+    kind = node.insight_kind
+    if kind == "trend":
+        sy = body.get("series")
+        if sy is not None and sy.kind == "map" and not sy.value:
+            err("SEG335", "a trend needs at least one series", sy.span)
+        for s in node.series:
+            if s.name in _RESULT_COLUMNS:
+                err("SEG335", f"'{s.name}' is a column of the result table: name the series otherwise", sy.key_spans[s.name])
+        for e in ir.walk(node.formula) if node.formula is not None else ():
+            if not isinstance(e, (ir.SeriesRef, ir.Arith, ir.Negate)) and not (isinstance(e, ir.Const) and e.type in NUMERIC):
+                err("SEG330", "a formula is arithmetic over series names and numbers", e.span,
+                    hint="define this measure as a series and use its name")
+                break
+    bd = node.breakdown
+    if bd is not None and bd.event_prop is not None and kind != "trend":
+        err("SEG332", f"a {kind} breaks down by a person property or segments, not an event property", body.get("breakdown").span,
+            hint="each person is counted once, so only what belongs to the person can split them")
+    if bd is not None and bd.segments:
+        seen = set()
+        for name, span in _names(body.get("breakdown").get("segments")):
+            if name in seen:
+                err("SEG319", f"'{name}' is listed twice", span)
+            seen.add(name)
+    ry = body.get("range")
+    if node.range is not None and ry is not None:
+        _check_range(node, ry.span, err)
+    return node
+
+
+def _time_offset(e: ir.Expr | None):
+    """('now', seconds after now) | ('at', datetime) | None for a time that varies by person."""
+    if e is None or isinstance(e, ir.Now):
+        return ("now", 0)
+    if isinstance(e, ir.Const) and e.type == "timestamp":
+        return ("at", e.value)
+    if isinstance(e, ir.Arith) and isinstance(e.right, ir.Const) and e.right.type == "duration":
+        base = _time_offset(e.left)
+        if base is not None:
+            d = e.right.value if e.op == "+" else -e.right.value
+            return (base[0], base[1] + d) if base[0] == "now" else ("at", base[1] + dt.timedelta(seconds=d))
+    return None
+
+
+def _check_range(node: ir.Insight, span: Span, err) -> None:
+    w = node.range
+    if w.start is None:
+        err("SEG333", "a range needs a start: within D, since T or between T1 and T2", span)
+        return
+    start, end = _time_offset(w.start), _time_offset(w.end)
+    if start is None or (w.end is not None and end is None):
+        err("SEG333", "range bounds are times such as ago(30d) or date('2026-01-01'), the same for every person", span)
+        return
+    if start[0] == end[0]:
+        length = end[1] - start[1]
+        length = length if start[0] == "now" else length.total_seconds()
+        if length <= 0:
+            err("SEG333", "the range is empty: its end is not after its start", span)
+            return
+        if node.interval and length % 86400:
+            err("SEG331", f"a range of {_duration_text(length)} is not a whole number of days, so it does not divide into {node.interval}s", span,
+                hint=f"e.g. {_duration_text(max(1, int(length // 86400)) * 86400)}; a range that is not a whole number of {node.interval}s cuts its first {node.interval}, which is marked partial")
+            return
+    for bound in (start, end):
+        if bound[0] == "at" and node.interval and not _aligned(bound[1], node.interval):
+            err("SEG331", f"{bound[1]:%Y-%m-%d %H:%M:%S} is not the start of a {node.interval} (UTC{', Monday' if node.interval == 'week' else ''})", span,
+                hint="range bounds written as dates must fall on interval starts, so that every interval is whole")
+            break
+
+
+def _aligned(t, interval: str) -> bool:
+    midnight = t.hour == t.minute == t.second == t.microsecond == 0
+    return midnight and (interval == "day" or (interval == "week" and t.weekday() == 0) or (interval == "month" and t.day == 1))
+
+
+def _duration_text(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds % (7 * 86400) == 0:
+        return f"{seconds // (7 * 86400)}w"
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400}d"
+    return f"{seconds // 3600}h" if seconds % 3600 == 0 else f"{seconds}s"
 
 
 def _step(checker: Checker, node: A.Step) -> ir.FunnelStep:

@@ -20,7 +20,8 @@ from .diagnostics import Diagnostic, SegcError, Span
 Locate = Callable[[int, int], Span]
 
 MAX_EXPRESSION_CHARS = 100_000
-MAX_NESTING = 200
+MAX_NESTING = 200  # levels of the parse tree; an and/or chain counts as one (see _check_limits)
+MAX_IN_LIST = 10_000  # values in one `in (…)` list
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -75,19 +76,14 @@ def parse_expression(text: str, locate: Locate, start: str = "start") -> A.Node:
     window). Raises ExpressionError with a located diagnostic."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(Diagnostic("SEG206", f"expression longer than {MAX_EXPRESSION_CHARS} characters", locate(0, 1)))
-    depth = _paren_depth(text)
-    if depth > MAX_NESTING:
-        raise ExpressionError(Diagnostic("SEG206", f"expression nested deeper than {MAX_NESTING} levels", locate(0, 1)))
     if not text.strip() or all(l.strip().startswith("--") or not l.strip() for l in text.splitlines()):
         raise ExpressionError(Diagnostic("SEG202", "empty expression", locate(0, max(len(text), 1))))
     try:
         tree = _parse_tree(text, start)
     except UnexpectedInput as e:
         raise ExpressionError(_syntax_diagnostic(e, text, locate)) from None
-    try:
-        return _Build(text, locate).build(tree)
-    except RecursionError:
-        raise ExpressionError(Diagnostic("SEG206", "expression is nested too deeply", locate(0, 1))) from None
+    _check_limits(tree, locate)
+    return _Build(text, locate).build(tree)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -97,15 +93,29 @@ def _parse_tree(text: str, start: str):
     return _parser().parse(text, start=start)
 
 
-def _paren_depth(text: str) -> int:
-    depth = best = 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-            best = max(best, depth)
-        elif ch == ")":
-            depth -= 1
-    return best
+# A chain `a and b and c …` is one level (the checker flattens it); every other rule is a level.
+_FLAT_CHAINS = {"and_op", "or_op"}
+
+
+def _check_limits(tree: Tree, locate: Locate) -> None:
+    """Refuse trees nested deeper than MAX_NESTING and lists longer than MAX_IN_LIST, walking
+    without recursion: later stages (checker, builder, sqlglot's generator) recurse per level."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        start = getattr(node.meta, "start_pos", 0)
+        if depth > MAX_NESTING:
+            raise ExpressionError(Diagnostic(
+                "SEG206", f"expression nested deeper than {MAX_NESTING} levels", locate(start, start + 1),
+                hint="name a part of it as a segment of its own and use segment(name)"))
+        if node.data == "literals" and len(node.children) > MAX_IN_LIST:
+            raise ExpressionError(Diagnostic(
+                "SEG206", f"list of {len(node.children):,} values; at most {MAX_IN_LIST:,} are allowed",
+                locate(start, getattr(node.meta, "end_pos", start + 1)),
+                hint="keep long lists of values in a table of the warehouse, not in a segment"))
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append((child, depth if child.data == node.data and child.data in _FLAT_CHAINS else depth + 1))
 
 
 _TOKEN_NAMES = {
@@ -248,11 +258,27 @@ class _Build:
         self.locate = locate
 
     def build(self, tree: Tree):
-        children = [self.build(c) if isinstance(c, Tree) else c for c in tree.children]
-        method = _BUILD_METHODS.get(tree.data)
-        if method is None:  # rules that only group tokens (event_call_name, …) stay trees
-            return Tree(tree.data, children, tree.meta)
-        return method(self, tree.meta, children)
+        # bottom-up without recursion: an and/or chain of thousands of terms is one level deep
+        # for _check_limits but as deep as it is long in the tree
+        done: list = []  # built values, in the order their trees are finished
+        stack: list = [(tree, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if not isinstance(node, Tree):
+                done.append(node)
+            elif not expanded:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(node.children))
+            else:
+                n = len(node.children)
+                children = done[len(done) - n:] if n else []
+                del done[len(done) - n:]
+                method = _BUILD_METHODS.get(node.data)
+                if method is None:  # rules that only group tokens (event_call_name, …) stay trees
+                    done.append(Tree(node.data, children, node.meta))
+                else:
+                    done.append(method(self, node.meta, children))
+        return done[0]
 
     def _span(self, meta) -> Span:
         return self.locate(meta.start_pos, meta.end_pos)
@@ -445,6 +471,12 @@ class _Build:
         steps = tuple(x for x in c if isinstance(x, A.Step))
         window = next((x for x in c if isinstance(x, A.Window)), None)
         limit = next((x[1] for x in c if isinstance(x, tuple) and x[0] == "span"), None)
+        last = steps[-1]
+        # `…, E where (flag) between T1 and T2)`: the last condition, then the sequence's window
+        if window is None and isinstance(last.where, A.Between) and isinstance(last.where.operand, A.Paren):
+            b = last.where
+            window = A.Window(b.span, "between", b.low, b.high)
+            steps = steps[:-1] + (A.Step(last.span, last.event, b.operand),)
         return A.Sequence(self._span(meta), steps, window, limit)
 
 

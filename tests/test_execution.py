@@ -291,21 +291,14 @@ def test_demo_project_segments_agree(shared_engines):
     assert not failures, "\n\n".join(failures)
 
 
-# --- known gaps ---------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="compiler: a behavioural call in a window bound (since first_time(x)) "
-                   "is accepted by the checker but compiled to SQL that no engine can run")
-def test_window_bound_with_behaviour(shared_engines, worlds, tmp_path):
-    """`count(any since first_time(purchase))`: the checker types window bounds in person scope,
-    so a behavioural call is accepted there. Either the checker rejects it (then this test
-    passes through the first branch) or every engine must agree with the reference."""
+# --- window bounds are one time per person -------------------------------------------------------
+def test_window_bound_with_behaviour_is_rejected(worlds, tmp_path):
+    """`count(any since first_time(purchase))`: a window bound is evaluated per person before
+    the events are scanned, so a behavioural call there is an error located at the call."""
     world = worlds["flat"]
     specs = {"since_first": "count(any since first_time(purchase)) >= 2",
              "between_calls": "performed(login between first_time(signup) and last_time(purchase))"}
     result = api.validate(ds.write_project(tmp_path / "p", world.layout["model_yaml"], specs))
-    if not result.ok:
-        return  # rejected before any SQL is made: fine too
-    segments = result.segments()
-    expected = reference.evaluate(result.project.model, segments, world.layout["persons"], world.layout["events"], AS_OF)
-    for name, where in specs.items():
-        outcome = run_segment(shared_engines, result.project.model, segments, name, AS_OF, expected[name])
-        assert outcome.ok, outcome.report(where)
+    codes = sorted((d.code, d.span.col) for d in result.errors)
+    assert [c for c, _ in codes] == ["SEG311", "SEG311"], [d.headline() for d in result.errors]
+    assert all("window bound" in d.message for d in result.errors)
