@@ -163,6 +163,12 @@ _chdb_lock = threading.Lock()
 _chdb_server: dict[str, Any] = {"path": None, "sessions": 0}
 
 
+def chdb_storage_path() -> str | None:
+    """The storage path chdb has open in this process, if any: no other can be opened."""
+    with _chdb_lock:
+        return _chdb_server["path"] if _chdb_server["sessions"] else None
+
+
 def _storage_path(path: str | None) -> str:
     if not path or path == ":memory:":
         return ":memory:"
@@ -197,7 +203,16 @@ class ChdbEngine(ClickHouseEngine):
                 self._session.query(exp.Use(this=exp.Table(this=column_name(database))).sql(self.dialect))
 
     def _send(self, sql: str, fmt: str | None) -> bytes:
-        return self._session.query(sql, fmt or "CSV").bytes()
+        try:
+            return self._session.query(sql, fmt or "CSV").bytes()
+        except Exception:
+            # chdb keeps what a failed query had already written and prepends it to the next
+            # result ("Extra data: line 24"); a throwaway query flushes it
+            try:
+                self._session.query("SELECT 1", "CSV")
+            except Exception:
+                pass
+            raise
 
     def _insert_arrow(self, insert_sql: str, data: bytes) -> None:
         with self._session.send_insert(insert_sql, "ArrowStream") as inserter:
