@@ -6,7 +6,14 @@ import gc
 from pathlib import Path
 
 from .checker import CheckResult, check_project
-from .loader.project import load_project
+from .loader.project import Project, load_project
+
+
+def load(project_dir: str | Path = ".") -> Project:
+    """Read a project without checking its expressions: segc.yml, targets and every definition
+    file, shape-checked, each value with its file:line:col (`project.definitions`,
+    `project.diagnostics`). Raises SegcError only when there is no project to load."""
+    return load_project(project_dir)
 
 
 def validate(project_dir: str | Path = ".") -> CheckResult:
@@ -47,24 +54,35 @@ def parse_as_of(text: str | None):
     return value
 
 
-def select_names(result: CheckResult, select: list[str] | None, kinds: tuple[str, ...] = ("segment",)) -> list[str]:
-    """The definitions a --select names (all of the given kinds when None), in project order."""
-    from .diagnostics import Diagnostic, SegcError, did_you_mean
+def select_names(result: CheckResult, select: list[str] | None, kinds: tuple[str, ...] = ("segment",),
+                 exclude: list[str] | None = None) -> list[str]:
+    """The definitions of the given kinds that --select picks (all when empty) minus --exclude,
+    in project order. Selectors as in dbt: names, tag:T, path:P, kind:K, +x (and what x depends
+    on), x+ (and what depends on x); see segc.selection. Raises SegcError for a selector that
+    matches nothing."""
+    from .selection import select as _select
 
-    names = [d.name for d in result.project.definitions if d.kind in kinds]
-    if not select:
-        return names
-    wanted: list[str] = []
-    for item in select:
-        wanted += [s for s in item.replace(",", " ").split() if s]
-    missing = [w for w in wanted if w not in names]
-    if missing:
-        diags = []
-        for w in missing:
-            hint = did_you_mean(w, names)
-            diags.append(Diagnostic("SEG303", f"--select: no {' or '.join(kinds)} named '{w}'" + (f"; {hint}" if hint else ""), None))
-        raise SegcError(diags)
-    return [n for n in names if n in wanted]
+    return _select(result, select, exclude, kinds)
+
+
+def graph(project_dir: str | Path = ".", fmt: str = "mermaid", select: list[str] | None = None,
+          exclude: list[str] | None = None, result: CheckResult | None = None) -> str:
+    """The dependencies between the selected definitions (all by default) as Mermaid or
+    Graphviz DOT text; definitions with errors are drawn too, in red."""
+    from .graph import render_graph
+    from .selection import KINDS, dependency_graph
+
+    result = result or validate(project_dir)
+    names = select_names(result, select, KINDS, exclude) if (select or exclude) else None
+    return render_graph(dependency_graph(result), fmt, names, list(result.failed))
+
+
+def init(project_dir: str | Path, persons: int = 300, seed: int = 42) -> list[Path]:
+    """Write a new project (segc.yml, targets/local.yml, a few specs and a DuckDB file of sample
+    data) into an empty or new folder; returns the files written."""
+    from .starter import create
+
+    return create(project_dir, persons=persons, seed=seed)
 
 
 def compile_project(
@@ -74,19 +92,24 @@ def compile_project(
     select: list[str] | None = None,
     out: str | Path | None = None,
     result: CheckResult | None = None,
+    exclude: list[str] | None = None,
 ):
-    """Write <out>/<dialect>/<name>.sql for each sound selected segment. Returns (result, files).
+    """Write <out>/<dialect>/<name>.sql for each sound selected segment, cohort and insight.
+    Returns (result, files).
     Files are written next to their destination and renamed into place, so a failure part way
     leaves every earlier file as it was."""
     import os
     import tempfile
 
     from .compiler import segment_file
+    from .compiler.analytics import analytics_file
 
     import gc
 
     result = result or validate(project_dir)
-    names = select_names(result, select)
+    segment_names, analytics_names = split_select(result, select, exclude)
+    names = (select_names(result, None) if segment_names is None else segment_names) + (
+        select_names(result, None, ANALYTICS) if analytics_names is None else analytics_names)
     # sqlglot trees are full of parent links (cycles): without this, collections of the
     # long-lived project objects cost about a third of compile time on large projects
     gc.freeze()
@@ -97,6 +120,9 @@ def compile_project(
     texts: list[tuple[Path, str]] = []
     for dialect in dialects:
         for name in names:
+            if name in result.definitions and result.definitions[name].kind in ANALYTICS:
+                texts.append((out_dir / dialect / f"{name}.sql", analytics_file(model, result.definitions[name], segments, dialect, as_of,
+                                                                                 step_labels(result, result.definitions[name]))))
             if name not in segments:
                 continue  # its errors are in result.diagnostics
             texts.append((out_dir / dialect / f"{name}.sql", segment_file(model, segments[name], segments, dialect, as_of)))
@@ -108,6 +134,9 @@ def compile_project(
         os.replace(tmp, path)
         files.append(path)
     return result, files
+
+
+compile = compile_project  # api.compile(...), like the command
 
 
 def _needed(result: CheckResult, names: list[str]) -> None:
@@ -144,22 +173,24 @@ def connect_target(result: CheckResult, target: str | None):
         raise SegcError(Diagnostic("SEG500", f"target '{settings['name']}': {message}", None)) from None
 
 
-def run(project_dir=".", target: str | None = None, select: list[str] | None = None, as_of=None, progress=None):
+def run(project_dir=".", target: str | None = None, select: list[str] | None = None, as_of=None, progress=None,
+        exclude: list[str] | None = None):
     """Materialize the selected segments' members in the target; returns [Materialized]."""
     from .runner.materialize import materialize
 
     result = validate(project_dir)
-    names = select_names(result, select)
+    names = select_names(result, select, exclude=exclude)
     _needed(result, names)
     settings, engine = connect_target(result, target)
     with engine:
         return materialize(engine, settings, result.project.model, result.segments(), names, as_of or _now_utc(), progress)
 
 
-def overlap(project_dir=".", target: str | None = None, select: list[str] | None = None, as_of=None, result=None):
+def overlap(project_dir=".", target: str | None = None, select: list[str] | None = None, as_of=None, result=None,
+            exclude: list[str] | None = None):
     """Sizes and pairwise overlaps of the selected segments (all by default), in one query."""
     result = result or validate(project_dir)
-    names = select_names(result, select)
+    names = select_names(result, select, exclude=exclude)
     _needed(result, names)
     return _matrix(result, target, names, as_of)
 
@@ -225,3 +256,111 @@ def export(project_dir, name: str, fmt: str = "csv", out=None, target: str | Non
     props = model.persons.properties
     types = [logical_type(rows, 0)] + (["json"] if model.persons.properties_json else [props[c] for c in columns[1:]])
     return write_rows(columns, rows, fmt, out or f"{name}.{fmt}", types)
+
+
+# -- cohorts and insights ------------------------------------------------------------------------
+ANALYTICS = ("cohort", "insight")
+
+
+def split_select(result: CheckResult, select: list[str] | None, exclude: list[str] | None = None) -> tuple[list[str] | None, list[str] | None]:
+    """A --select / --exclude that may pick segments, cohorts and insights -> (segments, cohorts
+    and insights), each in project order; None for "all of them" when nothing is selected. A name
+    that is none of them is reported as an unknown segment, as before cohorts could be selected."""
+    if not select and not exclude:
+        return None, None
+    kinds = {d.name: d.kind for d in result.project.definitions}
+    names = select_names(result, select, ("segment",) + ANALYTICS, exclude)
+    return [n for n in names if kinds[n] == "segment"], [n for n in names if kinds[n] in ANALYTICS]
+
+
+def step_labels(result: CheckResult, definition) -> list[str] | None:
+    """A funnel's steps as written in its file (shown in its table), else None."""
+    steps = getattr(definition, "steps", ())
+    labels = []
+    for s in steps:
+        text = result.project.sources.line(s.span.path, s.span.line)
+        if text is None or s.span.end_line != s.span.line:
+            return None
+        labels.append(" ".join(text[s.span.col - 1:s.span.end_col - 1].split()))
+    return labels or None
+
+
+def analyze(project_dir=".", target: str | None = None, select: list[str] | None = None, as_of=None, result=None, progress=None):
+    """Run the selected cohorts and insights (all of them by default) on the target; returns a
+    ResultTable each, in project order."""
+    from .runner.analytics import run_analytics
+
+    result = result or validate(project_dir)
+    names = select_names(result, select, ANALYTICS)
+    _needed(result, names)
+    definitions = [result.definitions[n] for n in names]
+    settings, engine = connect_target(result, target)
+    labels = {d.name: step_labels(result, d) for d in definitions}
+    with engine:
+        return run_analytics(engine, result.project.model, result.segments(), definitions, as_of or _now_utc(), labels, progress)
+
+
+# -- unit tests (segc test) -----------------------------------------------------------------------
+def test(project_dir=".", select: list[str] | None = None, exclude: list[str] | None = None,
+         dialects: tuple[str, ...] | None = None, target: str | None = None, as_of=None, result=None, progress=None):
+    """Run the unit tests (`tests:` of definitions, files under tests/) of the selected
+    definitions (all by default) on each dialect (default: DuckDB, or --target's dialect), each
+    in a namespace of its own. Returns a segc.testing.UnitTestRun; `as_of` is now() for the tests
+    that give none (default: when the call starts)."""
+    from .testing import TESTABLE, engine_settings, run_tests
+
+    result = result or validate(project_dir)
+    if select or exclude:
+        chosen = set(select_names(result, select, TESTABLE, exclude))
+        tests = [t for t in result.tests if t.definition in chosen]
+    else:
+        tests = list(result.tests)
+    if dialects is None:
+        from .loader.project import resolve_target
+
+        dialects = (resolve_target(result.project, target)["dialect"],) if target else ("duckdb",)
+    engines = engine_settings(result.project, dialects, target)
+    labels = {t.definition: step_labels(result, result.definitions[t.definition])
+              for t in tests if t.kind != "segment" and t.definition in result.definitions}
+    return run_tests(result, tests, engines, as_of or _now_utc(), labels, progress)
+
+
+# -- segments over time ----------------------------------------------------------------------------------
+def history(project_dir=".", names=(), interval: str = "week", range_: str = "90d", target: str | None = None, as_of=None,
+            result=None):
+    """Each named segment's size at the end of every UTC interval (day, week, month) of the range,
+    up to now (`as_of`, default: the time of the call), in one query; a name may be a partition
+    (its segments). Returns a runner.timeline.History."""
+    from .runner import timeline
+
+    result = result or validate(project_dir)
+    wanted = timeline.segment_names(result, list(names))
+    _needed(result, wanted)
+    now = as_of or _now_utc()
+    points = timeline.history_points(now, interval, timeline.parse_duration(range_, "--range"))
+    settings, engine = connect_target(result, target)
+    with engine:
+        return timeline.run_history(engine, result.project.model, result.segments(), wanted, points, interval, range_, now)
+
+
+def migrate(project_dir=".", t1=None, t2=None, partition: str | None = None, select: list[str] | None = None,
+            target: str | None = None, result=None):
+    """Persons counted by (segment at t1, segment at t2) for a partition's segments or a
+    selection, "none" included, in one query; t2 defaults to the time of the call. Returns a
+    runner.timeline.Migration."""
+    from .diagnostics import Diagnostic, SegcError
+    from .runner import timeline
+
+    if (partition is None) == (not select):
+        raise SegcError(Diagnostic("SEG107", "give the segments to compare: a partition or a selection, not both", None))
+    if t1 is None:
+        raise SegcError(Diagnostic("SEG107", "give the instant to start from (--from)", None))
+    t2 = t2 or _now_utc()
+    if t1 >= t2:
+        raise SegcError(Diagnostic("SEG107", f"--from {timeline.iso(t1)} is not before --to {timeline.iso(t2)}", None))
+    result = result or validate(project_dir)
+    names = timeline.partition_segments(result, partition) if partition else select_names(result, select)
+    _needed(result, ([partition] if partition else []) + [n for n in names if n != partition])
+    settings, engine = connect_target(result, target)
+    with engine:
+        return timeline.run_migration(engine, result.project.model, result.segments(), names, t1, t2, partition)
