@@ -58,8 +58,9 @@ def test_compile_command_writes_one_file_per_segment_and_dialect(tmp_path):
     p = _segc("compile", ".", "--dialect", "all", "--as-of", AS_OF, "--out", str(out))
     assert p.returncode == 0, p.stderr
     names = set(_segment_names())
+    analytics = {d.name for d in api.validate(ROOT).project.definitions if d.kind in ("cohort", "insight")}  # tests/test_analytics.py
     for dialect in DIALECTS:
-        assert {f.stem for f in (out / dialect).glob("*.sql")} == names
+        assert {f.stem for f in (out / dialect).glob("*.sql")} == names | analytics
     text = (out / "postgres" / "power_buyers.sql").read_text()
     assert text.startswith("-- segment power_buyers, compiled by segc from specs/behavioral/power_buyers.yml\n")
     assert "-- dialect: postgres; as of: 2026-11-01T00:00:00Z" in text

@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from .. import ir
 from ..loader.project import Model
-from .builder import E, P, PID, QueryBuilder, _and, _or, _paren, _uses_person, col, ident, interval, table
+from .builder import E, P, PE, PID, QueryBuilder, _and, _or, _paren, col, ident, interval, table
 from .dialects import ENGINES, Engine
 
 UNITS = {"day": "DAY", "week": "WEEK", "month": "MONTH"}
@@ -105,6 +105,21 @@ def _strip_settings(select: exp.Select) -> exp.Select:
     """QueryBuilder's engine.finish() may add SETTINGS (ClickHouse); they belong on the outer query."""
     select.args.pop("settings", None)
     return select
+
+
+def _uses_person(where: ir.Expr | None, _window=None) -> bool:
+    """Whether an event condition reads a person property (the events scan then joins persons)."""
+    return where is not None and any(isinstance(n, ir.PersonProp) for n in ir.walk(where))
+
+
+def events_select(qb: QueryBuilder, projections: list, needs_persons: bool, conds: list) -> exp.Select:
+    """FROM events [JOIN persons AS pe] WHERE before now() AND conds: the scan every kind makes."""
+    sel = _select(*projections).from_(table(qb.m.events.table, E), copy=False)
+    if needs_persons:
+        sel = sel.join(exp.Join(this=table(qb.m.persons.table, PE), kind="INNER",
+                                on=exp.EQ(this=qb.pkey(PE), expression=qb.ecol("person"))), copy=False)
+    before_now = exp.LT(this=qb.ecol("timestamp"), expression=qb.now())
+    return sel.where(_and([before_now] + [_paren(c) for c in conds if c is not None]), copy=False)
 
 
 def with_window(e: ir.Expr, window: ir.Window) -> ir.Expr:
@@ -216,7 +231,7 @@ class AnalyticsBuilder:
 
     def event_rows(self, qb: QueryBuilder, projections: list, conds: list, needs_persons: bool) -> exp.Select:
         """Events before now() of the persons in segc_people (alias segc_pp), with conds."""
-        sel = qb._scan_select(projections, needs_persons, [c for c in conds if c is not None])
+        sel = events_select(qb, projections, needs_persons, conds)
         return sel.join(exp.Join(this=table("segc_people", "segc_pp"), kind="INNER",
                                  on=exp.EQ(this=col(PID, "segc_pp"), expression=qb.ecol("person"))), copy=False)
 
@@ -346,7 +361,7 @@ class AnalyticsBuilder:
         if bd_value is not None:
             proj.append(_alias(bd_value, BD))
         needs_persons, matches, measures, out_cols = False, [], [], []
-        counts = [_alias(col(BUCKET), "segc_b")] + ([_alias(col(BD), "segc_bdc")] if bd_value is not None else [])
+        counts = [_alias(col(BUCKET), "segc_bucket_k")] + ([col(BD)] if bd_value is not None else [])
         for i, s in enumerate(ins.series, start=1):
             m = s.measure
             needs_persons = needs_persons or _uses_person(m.filter.where, ir.ALL_HISTORY)
@@ -374,11 +389,8 @@ class AnalyticsBuilder:
             conds.append(_or([_paren(x.copy()) for x in matches]))
         self.add("segc_hits", self.event_rows(qb, proj, conds, needs_persons))
         group = [col(BUCKET)] + ([col(BD)] if bd_value is not None else [])
-        self.add("segc_counts", _select(*counts).from_(table("segc_hits"), copy=False).group_by(*group, copy=False))
-        # rename for fill(): keys segc_b, breakdown segc_bd
+        self.add("segc_counted", _select(*counts).from_(table("segc_hits"), copy=False).group_by(*group, copy=False))
         has_bd = bd_value is not None
-        self.add("segc_counted", _select(_alias(col("segc_b"), "segc_bucket_k"), *([_alias(col("segc_bdc"), BD)] if has_bd else []),
-                                         *[col(c) for c, _, _ in measures]).from_(table("segc_counts"), copy=False))
         if has_bd:
             self.groups("segc_counted", listed)
         self.fill("segc_counted", ["segc_bucket_k"], ("segc_calendar", BUCKET), measures, has_bd, "segc_trend")
@@ -424,21 +436,10 @@ class AnalyticsBuilder:
                          exp.Not(this=exp.Is(this=qb.ecol("person"), expression=exp.Null()))]
                 if end is not None:
                     conds.append(exp.LT(this=ts.copy(), expression=end.copy()))
-                sel = qb._scan_select([_alias(qb.ecol("person"), PID), _alias(ts.copy(), "segc_t1"), _alias(ts.copy(), "segc_t")],
-                                      persons, [_paren(c) for c in conds if c is not None])
+                sel = events_select(qb, [_alias(qb.ecol("person"), PID), _alias(ts.copy(), "segc_t1"), _alias(ts.copy(), "segc_t")],
+                                    persons, conds)
             else:
-                # the earliest matching event strictly after the previous step, at most `window` after step 1
-                on = [exp.EQ(this=qb.ecol("person"), expression=col(PID, "segc_s")),
-                      exp.GT(this=ts.copy(), expression=col("segc_t", "segc_s")),
-                      exp.LTE(this=ts.copy(), expression=exp.Add(this=col("segc_t1", "segc_s"), expression=interval(ins.window_seconds)))]
-                ev, join, before_now = qb._events_from(persons)
-                sel = (_select(col(PID, "segc_s"), col("segc_t1", "segc_s"), _alias(exp.Min(this=ts.copy()), "segc_t"))
-                       .from_(table(prev, "segc_s"), copy=False)
-                       .join(exp.Join(this=ev, kind="INNER", on=_and(on)), copy=False))
-                if join is not None:
-                    sel = sel.join(join, copy=False)
-                sel = sel.where(_and([before_now] + ([_paren(match)] if match is not None else [])), copy=False).group_by(
-                    col(PID, "segc_s"), col("segc_t1", "segc_s"), copy=False)
+                sel = self._next_step(qb, prev, match, persons, start, ins.window_seconds, i)
             self.add(name, sel)
             prev = name
         reached = _union_all([_select(_alias(col(PID), "segc_who"), _alias(_num(i), "segc_step")).from_(table(f"segc_step{i}"), copy=False)
@@ -486,6 +487,30 @@ class AnalyticsBuilder:
                                       Column("conversion_from_previous", "number"), Column("conversion_from_first", "number")]
         return AnalyticsQuery(ins.name, "funnel", self.finish(sel), tuple(cols), listed)
 
+    def _next_step(self, qb: QueryBuilder, prev: str, match, persons: bool, start: exp.Expression, window_seconds: int, i: int) -> exp.Select:
+        """For each chain of `prev` (person, t1, t): the earliest matching event strictly after t,
+        kept when it is at most `window` after t1. No join of events with events: the chains'
+        ends and the matching events are one stream per person, ordered by time (events before
+        chain ends at equal times, so `strictly after` holds), and each chain end looks at the
+        first event that follows it. Greedy is exact: the earliest next step leaves the most room."""
+        ts = qb.ecol("timestamp")
+        ends = _select(col(PID), col("segc_t1"), _alias(col("segc_t"), "segc_ts"), _alias(_num(1), "segc_kind")).from_(table(prev), copy=False)
+        # (an event row's t1 is never read: its time stands in, so the column keeps one type everywhere)
+        events = events_select(qb, [qb.ecol("person"), ts.copy(), ts.copy(), _num(0)],
+                               persons, [match, exp.GT(this=ts.copy(), expression=start.copy())])
+        stream = exp.Subquery(this=_union_all([ends, events]), alias=exp.TableAlias(this=exp.to_identifier("segc_x")))
+        first_after = exp.Window(
+            this=exp.Min(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=col("segc_kind"), expression=_num(0)), true=col("segc_ts"))])),
+            partition_by=[col(PID)],
+            order=exp.Order(expressions=[exp.Ordered(this=col("segc_ts")), exp.Ordered(this=col("segc_kind"))]),
+            spec=exp.WindowSpec(kind="ROWS", start=_num(1), start_side="FOLLOWING", end="UNBOUNDED", end_side="FOLLOWING"),
+        )
+        looked = _select(col(PID), col("segc_t1"), col("segc_kind"), _alias(first_after, "segc_next")).from_(stream, copy=False)
+        inner = exp.Subquery(this=looked, alias=exp.TableAlias(this=exp.to_identifier("segc_y")))
+        within = exp.LTE(this=col("segc_next"), expression=exp.Add(this=col("segc_t1"), expression=interval(window_seconds)))
+        return (_select(col(PID), col("segc_t1"), _alias(col("segc_next"), "segc_t")).from_(inner, copy=False)
+                .where(_and([exp.EQ(this=col("segc_kind"), expression=_num(1)), exp.Not(this=exp.Is(this=col("segc_next"), expression=exp.Null())), within]), copy=False))
+
     def _event_cond(self, qb: QueryBuilder, ins: ir.Insight) -> tuple[exp.Expression | None, bool]:
         step = ins.event
         return qb.event_match(step.event, step.where, ir.ALL_HISTORY), _uses_person(step.where, ir.ALL_HISTORY)
@@ -509,8 +534,8 @@ class AnalyticsBuilder:
         active = self.event_rows(qb, [_alias(qb.ecol("person"), "segc_who"), _alias(self.trunc(ts.copy(), unit), "segc_at")],
                                  [match, exp.GTE(this=ts.copy(), expression=lookback)], persons).distinct()
         self.add("segc_active", active)
-        first = (qb._scan_select([_alias(qb.ecol("person"), "segc_who"), _alias(exp.Min(this=ts.copy()), "segc_first")], persons,
-                                 [match] if match is not None else [])
+        first = (events_select(qb, [_alias(qb.ecol("person"), "segc_who"), _alias(exp.Min(this=ts.copy()), "segc_first")], persons,
+                               [match])
                  .group_by(qb.ecol("person"), copy=False))
         self.add("segc_first", first)
         marks = _union_all([
@@ -623,3 +648,21 @@ def analytics_query(model: Model, segments: dict[str, ir.Segment], definition: i
     if isinstance(definition, ir.Cohort):
         return b.cohort(definition)
     return b.insight(definition, labels)
+
+
+def analytics_file(model: Model, definition: ir.Cohort | ir.Insight, segments: dict[str, ir.Segment], dialect: str,
+                   as_of: dt.datetime | None, labels: list[str] | None = None) -> str:
+    """The text of <out>/<dialect>/<name>.sql for a cohort or insight: a header, then one SELECT
+    whose rows are the result table."""
+    from . import as_of_text, to_sql
+
+    q = analytics_query(model, segments, definition, dialect, as_of, labels)
+    what = "cohort" if q.kind == "cohort" else f"insight ({q.kind})"
+    header = (
+        f"-- {what} {definition.name}, compiled by segc from {definition.path}\n"
+        f"-- dialect: {dialect}; as of: {as_of_text(as_of)}\n"
+        f"-- columns: {', '.join(c.name for c in q.columns)}\n"
+    )
+    if definition.description:
+        header += "-- " + " ".join(definition.description.split()) + "\n"
+    return header + to_sql(q.select, dialect) + ";\n"
