@@ -364,3 +364,24 @@ def migrate(project_dir=".", t1=None, t2=None, partition: str | None = None, sel
     settings, engine = connect_target(result, target)
     with engine:
         return timeline.run_migration(engine, result.project.model, result.segments(), names, t1, t2, partition)
+
+
+# -- importing from other tools --------------------------------------------------------------------
+def import_posthog(source, project_dir=".", out=None):
+    """Translate PostHog cohorts (a JSON file: one cohort, a list, or the API's {"results": [...]})
+    into segment specs typed by the project's model; writes one file a cohort that translates
+    wholly into `out` (default PROJECT/specs/posthog). Returns an importers.posthog.PosthogImport:
+    .written, .failed, .diagnostics (each untranslatable part with its JSON path)."""
+    from .importers.posthog import import_cohorts
+
+    return import_cohorts(source, project_dir, out)
+
+
+def docs(project_dir=".", out=None, target: str | None = None, as_of=None, offline: bool = False, result=None):
+    """Write a static HTML catalogue of every definition into `out` (default PROJECT/target/docs):
+    an index page with search and tag filters, and a page a definition (description, tags, YAML,
+    SQL per dialect, dependencies both ways, last `segc run` size, overlaps). The target is read
+    when it can be reached; otherwise the pages say "not measured". Returns a catalog.DocsSite."""
+    from .catalog import build
+
+    return build(project_dir, out, target, as_of, offline, result)

@@ -375,3 +375,61 @@ def migrate(project_dir: str, t1: str, t2: str | None, partition: str | None, se
     end = timeline.parse_instant(t2, "--to") if t2 else None
     m = api.migrate(project_dir, start, end, partition, list(select) or None, target)
     _emit(timeline.render_migration(m, fmt), out)
+
+
+# -- importing from other tools --------------------------------------------------------------------
+@main.group("import")
+def import_() -> None:
+    """Turn other tools' definitions into segc specs."""
+
+
+@import_.command("posthog")
+@click.argument("source", metavar="FILE.json", type=click.Path(dir_okay=False))
+@click.option("--project", "project_dir", default=".", type=click.Path(file_okay=False), show_default=True,
+              help="The segc project whose model (segc.yml) types the properties.")
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Folder for the specs (default: PROJECT/specs/posthog).")
+@_boundary
+def import_posthog(source: str, project_dir: str, out: str | None) -> None:
+    """Translate PostHog cohorts (one cohort, a JSON list, or the API's {"results": [...]}) into
+    segment specs. A cohort with a part segc cannot express is not written; each such part is
+    reported with its JSON path, and the exit code is 1."""
+    from . import api
+    from .loader.project import display_path
+
+    done = api.import_posthog(source, project_dir, out)
+    for c in done.cohorts:
+        if c.file is not None:
+            click.echo(f"wrote {display_path(c.file)}  ({c.label})")
+        elif c.skipped:
+            click.echo(f"skipped {c.label}: {c.skipped}", err=True)
+    for d in done.diagnostics:
+        click.echo(f"Error: {d.headline()}", err=True)
+    imported = len(done.written)
+    total = sum(1 for c in done.cohorts if not c.skipped)
+    click.echo(f"imported {imported} of {total} cohort{'s' if total != 1 else ''} into {display_path(done.out)}"
+               + (f"; {len(done.failed)} not imported (errors above)" if done.failed else ""))
+    sys.exit(EXIT_ERRORS if done.failed else EXIT_OK)
+
+
+@main.command()
+@project_arg
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Folder for the site (default: PROJECT_DIR/target/docs).")
+@target_option
+@click.option("--as-of", "as_of", help="now() of the SQL and the measurements, ISO-8601 (UTC when no offset). Default: the engine's clock in the SQL, the time of the build for the measurements.")
+@click.option("--offline", is_flag=True, help="Do not connect to the target: sizes and overlaps show as not measured.")
+@_boundary
+def docs(project_dir: str, out: str | None, target: str | None, as_of: str | None, offline: bool) -> None:
+    """Write a static HTML catalogue of every definition: an index with search and tag filters, and
+    a page each with its YAML, SQL per engine, dependencies, last measured size and overlaps. An
+    unreachable target does not fail the build: the pages say so."""
+    from . import api
+    from .loader.project import display_path
+
+    when = api.parse_as_of(as_of)
+    result = api.validate(project_dir)
+    site = api.docs(project_dir, out, target, when, offline, result=result)
+    _print_errors(result)  # the pages show them too; as for compile, they make the exit code 1
+    pages = len(site.files)
+    click.echo(f"wrote {pages} page{'s' if pages != 1 else ''} to {display_path(site.out)} "
+               f"(index: {display_path(site.out / 'index.html')}); {site.measured.note}")
+    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)

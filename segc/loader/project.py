@@ -58,6 +58,17 @@ class Definition:
 
 
 @dataclass
+class TestFile:
+    """A file of unit tests under tests/: `test: NAME` names the definition its cases test."""
+
+    definition: str
+    path: str
+    body: Y
+    name_span: Span
+    ok: bool = True  # shape-checked without errors
+
+
+@dataclass
 class Target:
     name: str
     path: str
@@ -80,6 +91,7 @@ class Project:
     definitions: list[Definition]
     diagnostics: list[Diagnostic]
     sources: SourceCache
+    test_files: list[TestFile] = field(default_factory=list)
 
     def definition(self, name: str) -> Definition | None:
         return next((d for d in self.definitions if d.name == name), None)
@@ -178,6 +190,23 @@ def spec_files(root: Path, folders: list[str]) -> list[Path]:
     return sorted(set(files))
 
 
+# A YAML file under a tests folder is a segc test file when a line starts with `test:`; other
+# YAML files there are left alone, so the folder can be shared with other tools' tests.
+_TEST_KEY = re.compile(rb"^test[ \t]*:", re.M)
+
+
+def test_files(root: Path, folders: list[str]) -> list[Path]:
+    out = []
+    for p in spec_files(root, folders):
+        try:
+            head = p.read_bytes()
+        except OSError:
+            continue
+        if _TEST_KEY.search(head):
+            out.append(p)
+    return out
+
+
 def load_project(root: str | Path = ".") -> Project:
     """Load and shape-check a project. Errors are collected in `project.diagnostics`;
     only a missing project folder or segc.yml raises."""
@@ -198,6 +227,7 @@ def load_project(root: str | Path = ".") -> Project:
     default_target = None
     default_target_span = None
     folders = ["specs"]
+    tests_folders = ["tests"]
     if cfg is not None and shapes.PROJECT.check(cfg, diags):
         model = _model(cfg.value["model"])
         name = cfg.value["name"].value
@@ -210,6 +240,9 @@ def load_project(root: str | Path = ".") -> Project:
         sp = cfg.get("specs")
         if sp is not None:
             folders = [v.value for v in sp.value] if sp.kind == "seq" else [sp.value]
+        tf = cfg.get("tests")
+        if tf is not None:
+            tests_folders = [v.value for v in tf.value] if tf.kind == "seq" else [tf.value]
         _check_model(model, cfg, diags)
 
     targets: dict[str, Target] = {}
@@ -248,7 +281,16 @@ def load_project(root: str | Path = ".") -> Project:
             continue
         seen[d.name] = d
         definitions.append(d)
-    return Project(root, name, model, max_jaccard, default_target, default_target_span, targets, definitions, diags, sources)
+    tests: list[TestFile] = []
+    for p in test_files(root, tests_folders):
+        y = _read(p, sources, diags)
+        if y is None:
+            continue
+        ok = shapes.TEST_FILE.check(y, diags)
+        name_y = y.get("test")
+        if name_y is not None and name_y.kind == "scalar" and isinstance(name_y.value, str):
+            tests.append(TestFile(name_y.value, y.source.path, y, name_y.span, ok))
+    return Project(root, name, model, max_jaccard, default_target, default_target_span, targets, definitions, diags, sources, tests)
 
 
 def _definition(y: Y, path: str, diags: list[Diagnostic]) -> Definition | None:
@@ -269,11 +311,19 @@ def _definition(y: Y, path: str, diags: list[Diagnostic]) -> Definition | None:
         )
         return None
     kind = kinds[0]
+    before = len(diags)
     ok = shapes.KINDS[kind].check(y, diags)
+    tests = y.get("tests")
+    if not ok and tests is not None:  # a mistake in a unit test fails that test (segc test), not the definition
+        ok = all(d.span is not None and _within(d.span, tests.span) for d in diags[before:])
     name_y = y.value[kind]
     if name_y.kind != "scalar" or not isinstance(name_y.value, str):
         return None
     return Definition(kind, name_y.value, path, y, name_y.span, ok)
+
+
+def _within(span: Span, outer: Span) -> bool:
+    return (outer.line, outer.col) <= (span.line, span.col) <= (outer.end_line, outer.end_col)
 
 
 def _check_model(model: Model, cfg: Y, diags: list[Diagnostic]) -> None:

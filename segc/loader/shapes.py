@@ -234,9 +234,47 @@ def _kind_of(shape: Shape) -> str:
 
 
 def _describe(shape: Shape) -> str:
-    return {Obj: "a mapping", MapOf: "a mapping", ListOf: "a list", Number: "a number", Boolean: "true or false"}.get(
+    return {Obj: "a mapping", MapOf: "a mapping", ListOf: "a list", Number: "a number", Boolean: "true or false",
+            Scalar: "a single value"}.get(
         type(shape), "text"
     )
+
+
+@dataclass
+class Scalar(Shape):
+    """One value of any scalar type: text, a number, true/false, null, or a YAML date/time
+    (fixture cells and expected values of `tests:`; their types come from the model)."""
+
+    doc: str = ""
+
+    def check(self, y, diags):
+        if y.kind != "scalar":
+            return _wrong(y, "a single value", diags)
+        return True
+
+    def json_schema(self):
+        s: dict = {"type": ["string", "number", "boolean", "null"]}
+        if self.doc:
+            s["description"] = self.doc
+        return s
+
+
+@dataclass
+class Instant(Shape):
+    """A point in time: ISO-8601 text, or a YAML date/time (UTC when no offset)."""
+
+    doc: str = ""
+
+    def check(self, y, diags):
+        if y.kind != "scalar" or not isinstance(y.value, (str, _dt.date)):
+            return _wrong(y, "a time such as 2026-06-01T00:00:00Z", diags)
+        return True
+
+    def json_schema(self):
+        s: dict = {"type": "string"}
+        if self.doc:
+            s["description"] = self.doc
+        return s
 
 
 @dataclass
@@ -351,6 +389,7 @@ PROJECT = Obj(
         ),
         "default_target": Field(Text("target used when --target is not given")),
         "specs": Field(ListOf(Text(), allow_single=True), doc="folders holding definitions (default: specs)"),
+        "tests": Field(ListOf(Text(), allow_single=True), doc="folders holding test files (default: tests); see docs/testing.md"),
     },
 )
 
@@ -380,11 +419,34 @@ EXPECT = Obj(
     doc="checked against data by `segc check`",
 )
 
+# Unit tests of a definition (`segc test`, docs/testing.md): fixture rows and what to expect.
+# Cells are checked against the model's columns and types by segc.testing, not here.
+CELL = Scalar("a value; a time is ISO text (2026-06-01 12:00:00) or relative to as_of: ago(30d), now() - 1h, -30d")
+ROW = MapOf(CELL, doc="column or property: value; what a row leaves out is null")
+AS_OF = Instant("the instant now() stands for in this test (UTC when no offset); default: when segc test starts")
+PERSONS_ROWS = ListOf(AnyOf([ROW, CELL]), doc="rows of the persons table (or just a key each)")
+EVENTS_ROWS = ListOf(ROW, doc="rows of the events table; repeat: N writes N copies, every: D spaces the copies D apart")
+TEST_CASE = Obj(
+    {
+        "name": Field(Text("what the test shows"), required=True),
+        "description": Field(Text()),
+        "as_of": Field(AS_OF),
+        "persons": Field(PERSONS_ROWS),
+        "events": Field(EVENTS_ROWS),
+        "expect": Field(
+            ListOf(AnyOf([ROW, CELL])), required=True,
+            doc="a segment: its member keys ([] for none); a cohort or insight: its rows, each a mapping of column: value",
+        ),
+        "match": Field(Text(enum=("exact", "contains")), doc="exact (default): nothing but what is listed; contains: at least it"),
+    },
+    doc="one unit test, run by `segc test`",
+)
+
 _COMMON = {
     "description": Field(Text()),
     "tags": Field(ListOf(Text(), allow_single=True)),
     "meta": Field(MapOf(AnyOf([Text(), Number(), Boolean()])), doc="free-form metadata"),
-    "tests": Field(ListOf(MapOf(AnyOf([Text(), Number(), Boolean(), ListOf(Text())]))), doc="unit tests (segc test)"),
+    "tests": Field(ListOf(TEST_CASE), doc="unit tests with fixture persons and events, run by `segc test`"),
 }
 
 SEGMENT = Obj(
@@ -445,6 +507,18 @@ INSIGHT = Obj(
 
 KINDS: dict[str, Obj] = {"segment": SEGMENT, "partition": PARTITION, "cohort": COHORT, "insight": INSIGHT}
 
+TEST_FILE = Obj(
+    title="segc test file (tests/*.yml)",
+    fields={
+        "test": Field(NAME, required=True, doc="the definition (segment, cohort or insight) these cases test"),
+        "description": Field(Text()),
+        "as_of": Field(AS_OF, doc="as_of of every case that gives none"),
+        "persons": Field(PERSONS_ROWS, doc="persons in every case, before the case's own"),
+        "events": Field(EVENTS_ROWS, doc="events in every case, before the case's own"),
+        "cases": Field(ListOf(TEST_CASE, min_items=1), required=True),
+    },
+)
+
 
 def json_schemas() -> dict[str, dict]:
     """JSON Schema documents for segc.yml, targets and definition files."""
@@ -457,6 +531,7 @@ def json_schemas() -> dict[str, dict]:
         "segc-project.schema.json": {"$schema": base, **PROJECT.json_schema()},
         "segc-target.schema.json": {"$schema": base, **TARGET.json_schema()},
         "segc-spec.schema.json": spec,
+        "segc-test.schema.json": {"$schema": base, **TEST_FILE.json_schema()},
     }
 
 
