@@ -93,16 +93,15 @@ def compile_project(
     out: str | Path | None = None,
     result: CheckResult | None = None,
     exclude: list[str] | None = None,
+    workers: int | None = None,
 ):
     """Write <out>/<dialect>/<name>.sql for each sound selected segment, cohort and insight.
+    Large projects are compiled on up to `workers` processes (default: the cores, at most 4).
     Returns (result, files).
     Files are written next to their destination and renamed into place, so a failure part way
     leaves every earlier file as it was."""
     import os
     import tempfile
-
-    from .compiler import segment_file
-    from .compiler.analytics import analytics_file
 
     import gc
 
@@ -116,16 +115,21 @@ def compile_project(
     out_dir = Path(out) if out is not None else Path(project_dir) / "target" / "compiled"
     segments = result.segments()
     model = result.project.model
+    jobs = [(dialect, name) for dialect in dialects for name in names
+            if name in segments or (name in result.definitions and result.definitions[name].kind in ANALYTICS)]
+    _COMPILE_STATE.update(model=model, segments=segments, result=result, as_of=as_of)
+    workers = workers or min(os.cpu_count() or 1, 4)
+    if len(jobs) >= 400 and workers > 1 and "fork" in _mp_methods():
+        # sqlglot builds and prints trees in pure Python: spread large projects over the cores
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            sqls = pool.map(_compile_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+    else:
+        sqls = [_compile_one(j) for j in jobs]
+    _COMPILE_STATE.clear()
     files: list[Path] = []
-    texts: list[tuple[Path, str]] = []
-    for dialect in dialects:
-        for name in names:
-            if name in result.definitions and result.definitions[name].kind in ANALYTICS:
-                texts.append((out_dir / dialect / f"{name}.sql", analytics_file(model, result.definitions[name], segments, dialect, as_of,
-                                                                                 step_labels(result, result.definitions[name]))))
-            if name not in segments:
-                continue  # its errors are in result.diagnostics
-            texts.append((out_dir / dialect / f"{name}.sql", segment_file(model, segments[name], segments, dialect, as_of)))
+    texts = [(out_dir / dialect / f"{name}.sql", sql) for (dialect, name), sql in zip(jobs, sqls)]
     for path, text in texts:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -137,6 +141,27 @@ def compile_project(
 
 
 compile = compile_project  # api.compile(...), like the command
+
+_COMPILE_STATE: dict = {}  # what compile workers need; inherited by forked processes
+
+
+def _mp_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def _compile_one(job: tuple[str, str]) -> str:
+    from .compiler import segment_file
+    from .compiler.analytics import analytics_file
+
+    dialect, name = job
+    st = _COMPILE_STATE
+    result, segments, model, as_of = st["result"], st["segments"], st["model"], st["as_of"]
+    if name in segments:
+        return segment_file(model, segments[name], segments, dialect, as_of)
+    d = result.definitions[name]
+    return analytics_file(model, d, segments, dialect, as_of, step_labels(result, d))
 
 
 def _needed(result: CheckResult, names: list[str]) -> None:
@@ -164,7 +189,13 @@ def connect_target(result: CheckResult, target: str | None):
 
     settings = resolve_target(result.project, target)
     try:
-        return settings, connect(settings)
+        engine = connect(settings)
+        if engine.dialect == "duckdb":  # its progress bar goes to stdout: into `overlap --format json` output
+            from sqlglot import exp
+
+            off = exp.SetItem(this=exp.EQ(this=exp.column("enable_progress_bar"), expression=exp.false()))
+            engine.execute(exp.Set(expressions=[off]).sql("duckdb"))
+        return settings, engine
     except EngineError as e:
         message = str(e)
         for key in ("dsn", "url"):  # a driver quotes a DSN it cannot parse, password and all
