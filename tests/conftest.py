@@ -217,3 +217,21 @@ def shared_engines(pg_dsn, chdb_path):
                 sync=True,
             )
             engine.execute(drop.sql("clickhouse"))
+
+
+# DuckDB's Python module (nanobind) prints "leaked functions" warnings while the interpreter
+# shuts down, after pytest's summary line; end the process once pytest is done instead.
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _exit_status.append(int(exitstatus))
+
+
+def pytest_unconfigure(config):
+    if _exit_status and not hasattr(config, "workerinput"):
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
