@@ -3,6 +3,7 @@
 DuckDB and PostgreSQL swap every table in one transaction (DDL is transactional there);
 ClickHouse has no multi-statement transactions, so each table is swapped with EXCHANGE
 TABLES, which is atomic for that table."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,9 @@ def _ddl(engine: Engine, e: exp.Expression) -> str:
 def ensure_namespace(engine: Engine, name: str) -> None:
     t = table_name(name)
     if t.args.get("db"):
-        engine.execute(_ddl(engine, exp.Create(this=exp.Table(this=t.args["db"].copy()), kind=engine.namespace_kind, exists=True)))
+        engine.execute(
+            _ddl(engine, exp.Create(this=exp.Table(this=t.args["db"].copy()), kind=engine.namespace_kind, exists=True))
+        )
 
 
 def create_table_as(engine: Engine, name: str, query: exp.Select) -> None:
@@ -49,23 +52,40 @@ def table_exists(engine: Engine, name: str) -> bool:
 
 def _log_insert(engine: Engine, log_table: str, rows: list[tuple[str, int, dt.datetime]]) -> list[str]:
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    ts_type = exp.DataType.build("DateTime64(6, 'UTC')", dialect="clickhouse") if engine.dialect == "clickhouse" else exp.DataType.build("TIMESTAMP")
+    ts_type = (
+        exp.DataType.build("DateTime64(6, 'UTC')", dialect="clickhouse")
+        if engine.dialect == "clickhouse"
+        else exp.DataType.build("TIMESTAMP")
+    )
 
     def ts(v: dt.datetime) -> exp.Expression:
         return exp.cast(exp.Literal.string(v.strftime("%Y-%m-%d %H:%M:%S.%f")), ts_type)
 
-    values = exp.Values(expressions=[
-        exp.Tuple(expressions=[exp.Literal.string(n), exp.Literal.number(c), ts(a), ts(now)]) for n, c, a in rows
-    ])
-    insert = exp.Insert(this=exp.Schema(this=table_name(log_table), expressions=[exp.to_identifier(c, quoted=True) for c, _ in _RUN_COLUMNS]), expression=values)
+    values = exp.Values(
+        expressions=[
+            exp.Tuple(expressions=[exp.Literal.string(n), exp.Literal.number(c), ts(a), ts(now)]) for n, c, a in rows
+        ]
+    )
+    insert = exp.Insert(
+        this=exp.Schema(
+            this=table_name(log_table), expressions=[exp.to_identifier(c, quoted=True) for c, _ in _RUN_COLUMNS]
+        ),
+        expression=values,
+    )
     return [_ddl(engine, insert)]
 
 
 def _create_log(engine: Engine, log_table: str) -> str:
-    schema = exp.Schema(this=table_name(log_table), expressions=[
-        exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(engine.column_types[t], dialect=engine.dialect))
-        for c, t in _RUN_COLUMNS
-    ])
+    schema = exp.Schema(
+        this=table_name(log_table),
+        expressions=[
+            exp.ColumnDef(
+                this=exp.to_identifier(c, quoted=True),
+                kind=exp.DataType.build(engine.column_types[t], dialect=engine.dialect),
+            )
+            for c, t in _RUN_COLUMNS
+        ],
+    )
     return _ddl(engine, exp.Create(this=schema, kind="TABLE", exists=True, properties=engine._table_properties()))
 
 
@@ -91,7 +111,9 @@ def swap_in(engine: Engine, swaps: list[tuple[str, str]], log_table: str | None 
     for stage, final in swaps:
         statements.append(_ddl(engine, exp.Drop(tables=[table_name(final)], kind="TABLE", exists=True)))
         new_name = exp.Table(this=table_name(final).this)  # RENAME TO takes the bare name: same schema
-        statements.append(_ddl(engine, exp.Alter(this=table_name(stage), kind="TABLE", actions=[exp.AlterRename(this=new_name)])))
+        statements.append(
+            _ddl(engine, exp.Alter(this=table_name(stage), kind="TABLE", actions=[exp.AlterRename(this=new_name)]))
+        )
     if log_table:
         statements += _log_insert(engine, log_table, list(log_rows))
     statements.append(_ddl(engine, exp.Commit()))

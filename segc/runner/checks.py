@@ -62,39 +62,43 @@ def _expect(s: ir.Segment, m: OverlapMatrix) -> list[Outcome]:
     size, total, share = m.sizes[s.name], m.total, m.share(s.name)
     out = []
     bit = m.bit(s.name)
-    members = m.examples(lambda b: b & bit)
 
-    def add(rule, passed, message, counts, examples=()):
-        out.append(Outcome(rule, s.name, passed, message, e.spans.get(rule, s.span), counts, tuple(examples)))
+    def members():
+        return m.examples(lambda b: b & bit)
+
+    def add(rule, passed, message, counts, examples=None):
+        # example keys only for a failure: finding them scans the combinations
+        keys = tuple(examples()) if examples and not passed else ()
+        out.append(Outcome(rule, s.name, passed, message, e.spans.get(rule, s.span), counts, keys))
 
     if e.min_size is not None:
         ok = size >= e.min_size
-        add("min_size", ok, f"{s.name} has {size:,} members; expected at least {e.min_size:,}", {"size": size, "min_size": e.min_size}, () if ok else members)
+        add("min_size", ok, f"{s.name} has {size:,} members; expected at least {e.min_size:,}", {"size": size, "min_size": e.min_size}, members)
     if e.max_size is not None:
         ok = size <= e.max_size
-        add("max_size", ok, f"{s.name} has {size:,} members; expected at most {e.max_size:,}", {"size": size, "max_size": e.max_size}, () if ok else members)
+        add("max_size", ok, f"{s.name} has {size:,} members; expected at most {e.max_size:,}", {"size": size, "max_size": e.max_size}, members)
     if e.min_share is not None:
         ok = share is not None and share >= e.min_share
         add("min_share", ok, f"{s.name} holds {_fmt_share(share)} of {total:,} persons; expected at least {e.min_share:.2%}",
-            {"size": size, "persons": total, "share": share, "min_share": e.min_share}, () if ok else members)
+            {"size": size, "persons": total, "share": share, "min_share": e.min_share}, members)
     if e.max_share is not None:
         ok = share is None or share <= e.max_share
         add("max_share", ok, f"{s.name} holds {_fmt_share(share)} of {total:,} persons; expected at most {e.max_share:.2%}",
-            {"size": size, "persons": total, "share": share, "max_share": e.max_share}, () if ok else members)
+            {"size": size, "persons": total, "share": share, "max_share": e.max_share}, members)
     for other in e.disjoint_with:
         if other not in m.sizes:
             continue
         both = m.intersection(s.name, other)
         ob = m.bit(other)
         add("disjoint_with", both == 0, f"{s.name} and {other} share {both:,} members; expected none",
-            {"intersection": both, s.name: size, other: m.sizes[other]}, m.examples(lambda b: b & bit and b & ob))
+            {"intersection": both, s.name: size, other: m.sizes[other]}, lambda: m.examples(lambda b: b & bit and b & ob))
     for other in e.subset_of:
         if other not in m.sizes:
             continue
         outside = size - m.intersection(s.name, other)
         ob = m.bit(other)
         add("subset_of", outside == 0, f"{outside:,} of {s.name}'s {size:,} members are not in {other}; expected all to be",
-            {"outside": outside, s.name: size, other: m.sizes[other]}, m.examples(lambda b: b & bit and not b & ob))
+            {"outside": outside, s.name: size, other: m.sizes[other]}, lambda: m.examples(lambda b: b & bit and not b & ob))
     return out
 
 
@@ -130,7 +134,9 @@ def _redundant(definitions, m: OverlapMatrix, limit: float) -> list[Outcome]:
         j = m.jaccard(a, b)
         if j is not None and j > limit and both:
             span = definitions[a].span if a in definitions else None
+            ab, bb = m.bit(a), m.bit(b)
             out.append(Outcome("max_jaccard", f"{a}, {b}", False,
                                f"{a} and {b} are redundant: Jaccard {j:.3f} > overlap.max_jaccard {limit}",
-                               span, {"intersection": both, a: m.sizes[a], b: m.sizes[b], "jaccard": j}))
+                               span, {"intersection": both, a: m.sizes[a], b: m.sizes[b], "jaccard": j},
+                               tuple(m.examples(lambda x: x & ab and x & bb))))
     return out

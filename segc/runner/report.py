@@ -37,7 +37,7 @@ def render_overlap(m: OverlapMatrix, fmt: str) -> str:
         return buf.getvalue()
     if fmt == "html":
         return render_html(m)
-    width = max((len(n) for n in m.names), default=4)
+    width = max([len(n) for n in m.names] + [len("segment")])  # the header is as wide as the names
     lines = [f"{m.total:,} persons, {len(m.names)} segments", "", f"{'segment':<{width}}  {'size':>10}  {'share':>7}"]
     for n in m.names:
         share = m.share(n)
