@@ -19,8 +19,10 @@ def load(project_dir: str | Path = ".") -> Project:
 def validate(project_dir: str | Path = ".") -> CheckResult:
     """Load and check a project. Raises SegcError only when there is no project to load;
     every problem in the project is in `result.diagnostics`."""
+    from .warnings import add_static_warnings
+
     with _fewer_gc_pauses():
-        return check_project(load_project(project_dir))
+        return add_static_warnings(check_project(load_project(project_dir)))
 
 
 @contextlib.contextmanager

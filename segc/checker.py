@@ -444,6 +444,11 @@ def check_project(project: Project) -> CheckResult:
             node = _check_definition(d, checker, diags, kinds, refs)
         except _Fail:
             pass
+        except Exception:
+            if d.ok:
+                raise
+            # its shape errors are reported: the rest of a malformed body (a missing key, a
+            # list where text belongs) is not worth a crash (tests/fuzz.py finds such bodies)
         if node is not None and len(diags) == before and d.ok:
             built[d.name] = node
         else:
@@ -525,7 +530,9 @@ def _check_definition(d: Definition, checker: Checker | None, diags, kinds, refs
         deps = []
         for node in (entry, returning):
             if node is not None:
-                deps += [(r.name, r.name_span) for r in _ast_segment_refs(node)]
+                for r in _ast_segment_refs(node):  # unknown names and partitions are errors here too
+                    deps.append((r.name, r.name_span))
+                    _require_segment(r.name, r.name_span, kinds, diags, d.name, "segment")
         if seg is not None and isinstance(seg.value, str):
             deps.append((seg.value, seg.span))
             _require_segment(seg.value, seg.span, kinds, diags, d.name, "segment")
@@ -699,7 +706,10 @@ def _time_offset(e: ir.Expr | None):
         base = _time_offset(e.left)
         if base is not None:
             d = e.right.value if e.op == "+" else -e.right.value
-            return (base[0], base[1] + d) if base[0] == "now" else ("at", base[1] + dt.timedelta(seconds=d))
+            try:
+                return (base[0], base[1] + d) if base[0] == "now" else ("at", base[1] + dt.timedelta(seconds=d))
+            except OverflowError:  # past year 9999: not a time this check can place
+                return None
     return None
 
 

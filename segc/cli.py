@@ -79,19 +79,34 @@ def _reported(fmt: str):
     return guard()
 
 
+strict_option = click.option("--strict", is_flag=True, help="Treat warnings (SEG6xx: conditions never or always true, empty windows, "
+                                                             "segments that can never have members) as errors: exit 1.")
+
+
+def _refuse_warnings(result, strict: bool) -> None:
+    """--strict: print the warnings and exit 1 before anything is written or run."""
+    warnings = [d for d in result.diagnostics if d.severity == "warning"]
+    if strict and warnings:
+        for d in warnings:
+            click.echo(render_text(d, result.project.sources, color=sys.stderr.isatty()), err=True)
+        click.echo(f"Error: {len(warnings)} warning{'s' if len(warnings) != 1 else ''} and --strict", err=True)
+        sys.exit(EXIT_ERRORS)
+
+
 @main.command()
 @project_arg
 @format_option
+@strict_option
 @_boundary
-def validate(project_dir: str, fmt: str) -> None:
-    """Check every definition of a project; exit 1 if any has errors."""
+def validate(project_dir: str, fmt: str, strict: bool = False) -> None:
+    """Check every definition of a project; exit 1 if any has errors (or, with --strict, warnings)."""
     from . import api
     from .formats import use_color, validation_report
 
     with _reported(fmt):
         result = api.validate(project_dir)
     click.echo(validation_report(result, fmt, color=use_color(sys.stdout)))
-    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+    sys.exit(EXIT_ERRORS if result.errors or (strict and result.diagnostics) else EXIT_OK)
 
 
 def _print_errors(result) -> None:
@@ -112,15 +127,19 @@ as_of_option = click.option("--as-of", "as_of", help="Reference instant for now(
 @select_option
 @exclude_option
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Output folder (default: PROJECT_DIR/target/compiled).")
+@strict_option
 @_boundary
 def compile_(project_dir: str, dialect: str, as_of: str | None, select: tuple[str, ...], out: str | None,
-             exclude: tuple[str, ...] = ()) -> None:
+             exclude: tuple[str, ...] = (), strict: bool = False) -> None:
     """Write each segment's SQL to OUT/<dialect>/<name>.sql."""
     from . import api
 
     dialects = ("duckdb", "postgres", "clickhouse") if dialect == "all" else (dialect,)
+    checked = api.validate(project_dir) if strict else None
+    if checked is not None:
+        _refuse_warnings(checked, strict)
     result, files = api.compile_project(project_dir, dialects, api.parse_as_of(as_of), list(select) or None, out,
-                                        exclude=list(exclude) or None)
+                                        exclude=list(exclude) or None, result=checked)
     _print_errors(result)
     click.echo(f"compiled {len(files)} file{'s' if len(files) != 1 else ''} for {', '.join(dialects)}"
                + (f" into {files[0].parent.parent}" if files else ""))
@@ -128,6 +147,17 @@ def compile_(project_dir: str, dialect: str, as_of: str | None, select: tuple[st
 
 
 target_option = click.option("--target", "-t", "target", help="Target from targets/ (default: default_target in segc.yml).")
+timeout_option = click.option("--timeout", "timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+                              help="Stop any one query that runs longer (PostgreSQL statement_timeout, ClickHouse "
+                                   "max_execution_time, DuckDB interrupt); previous members stay as they were.")
+
+
+def _set_timeout(seconds: float | None) -> None:
+    if seconds is not None:
+        from .engines import set_default_timeout
+
+        set_default_timeout(seconds)  # for the engines this command opens; cleared when it ends
+        click.get_current_context().call_on_close(lambda: set_default_timeout(None))
 
 
 @main.command()
@@ -139,14 +169,18 @@ target_option = click.option("--target", "-t", "target", help="Target from targe
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "json", "html"]), default="text", show_default=True,
               help="How to print the cohort and insight tables (html: a report with charts).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the cohort and insight tables to this file.")
+@strict_option
+@timeout_option
 @_boundary
 def run(project_dir: str, target: str | None, select: tuple[str, ...], as_of: str | None, fmt: str, out: str | None,
-        exclude: tuple[str, ...] = ()) -> None:
+        exclude: tuple[str, ...] = (), strict: bool = False, timeout: float | None = None) -> None:
     """Materialize each selected segment's members in the target and print its size; then run
     each selected cohort and insight and print its table (--select takes any of them)."""
     from . import api
 
     result = api.validate(project_dir)
+    _refuse_warnings(result, strict)
+    _set_timeout(timeout)
     segments, analytics = api.split_select(result, list(select) or None, list(exclude) or None)
     when = api.parse_as_of(as_of) or api._now_utc()  # one reference time for both parts
     if segments != []:
@@ -195,12 +229,18 @@ def _run_segments(project_dir: str, target: str | None, select: list[str] | None
 @target_option
 @as_of_option
 @format_option
+@strict_option
+@timeout_option
 @_boundary
-def check(project_dir: str, target: str | None, as_of: str | None, fmt: str) -> None:
+def check(project_dir: str, target: str | None, as_of: str | None, fmt: str, strict: bool = False,
+          timeout: float | None = None) -> None:
     """Check expect: blocks, partitions and redundancy in one pass; exit 1 if any fails."""
     from . import api
     from .formats import check_report, use_color
 
+    if strict:
+        _refuse_warnings(api.validate(project_dir), strict)
+    _set_timeout(timeout)
     with _reported(fmt):
         outcomes, matrix, result = api.check(project_dir, target, api.parse_as_of(as_of))
     failed = [o for o in outcomes if not o.passed]
@@ -217,13 +257,15 @@ def check(project_dir: str, target: str | None, as_of: str | None, fmt: str) -> 
 @as_of_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+@timeout_option
 @_boundary
 def overlap(project_dir: str, target: str | None, select: tuple[str, ...], as_of: str | None, fmt: str, out: str | None,
-            exclude: tuple[str, ...] = ()) -> None:
+            exclude: tuple[str, ...] = (), timeout: float | None = None) -> None:
     """Sizes, pairwise intersections, Jaccard and containment of segments."""
     from . import api
     from .runner import report
 
+    _set_timeout(timeout)
     m = api.overlap(project_dir, target, list(select) or None, api.parse_as_of(as_of), exclude=list(exclude) or None)
     text = report.render_overlap(m, fmt)
     if out:
@@ -383,7 +425,7 @@ def import_() -> None:
     """Turn other tools' definitions into segc specs."""
 
 
-@import_.command("posthog")
+@import_.command("posthog", short_help="Translate PostHog cohort JSON into segment specs.")
 @click.argument("source", metavar="FILE.json", type=click.Path(dir_okay=False))
 @click.option("--project", "project_dir", default=".", type=click.Path(file_okay=False), show_default=True,
               help="The segc project whose model (segc.yml) types the properties.")
@@ -411,7 +453,7 @@ def import_posthog(source: str, project_dir: str, out: str | None) -> None:
     sys.exit(EXIT_ERRORS if done.failed else EXIT_OK)
 
 
-@main.command()
+@main.command(short_help="Write a static HTML catalogue of every definition.")
 @project_arg
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Folder for the site (default: PROJECT_DIR/target/docs).")
 @target_option

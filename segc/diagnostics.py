@@ -75,7 +75,9 @@ class SourceCache:
         text = self.texts.get(path)
         if text is None:
             return None
-        lines = text.splitlines()
+        lines = text.split("\n")  # as positions count them: not at \x0c, \x85, \u2028 … (str.splitlines)
+        if lines[-1] == "":
+            lines.pop()
         if 1 <= line <= len(lines):
             return lines[line - 1]
         return None

@@ -20,8 +20,11 @@ from .diagnostics import Diagnostic, SegcError, Span
 Locate = Callable[[int, int], Span]
 
 MAX_EXPRESSION_CHARS = 100_000
-MAX_NESTING = 200  # levels of the parse tree; an and/or chain counts as one (see _check_limits)
+MAX_NESTING = 64  # levels of the parse tree; an and/or chain counts as one (see _check_limits).
+# sqlglot's SQL generator recurses several frames per level: a division nests 4 SQL nodes and
+# its chains hit Python's recursion limit at about 75 levels under a deep caller (pytest).
 MAX_IN_LIST = 10_000  # values in one `in (…)` list
+MAX_DURATION_SECONDS = 36_500 * 86400  # 100 years: longer ones overflowed date arithmetic (tests/fuzz.py)
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -76,10 +79,16 @@ def parse_expression(text: str, locate: Locate, start: str = "start") -> A.Node:
     window). Raises ExpressionError with a located diagnostic."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(Diagnostic("SEG206", f"expression longer than {MAX_EXPRESSION_CHARS} characters", locate(0, 1)))
+    deep = _surely_too_deep(text)
+    if deep is not None:  # before Lark: parsing tens of thousands of tokens takes seconds
+        raise ExpressionError(Diagnostic(
+            "SEG206", f"expression nested deeper than {MAX_NESTING} levels", locate(deep, deep + 1),
+            hint="name a part of it as a segment of its own and use segment(name)"))
     if not text.strip() or all(l.strip().startswith("--") or not l.strip() for l in text.splitlines()):
         raise ExpressionError(Diagnostic("SEG202", "empty expression", locate(0, max(len(text), 1))))
     try:
-        tree = _parse_tree(text, start)
+        # long texts are not kept: a long-lived process (an editor, the fuzzer) would hold them all
+        tree = _parse_tree(text, start) if len(text) <= 4096 else _parser().parse(text, start=start)
     except UnexpectedInput as e:
         raise ExpressionError(_syntax_diagnostic(e, text, locate)) from None
     _check_limits(tree, locate)
@@ -91,6 +100,35 @@ def _parse_tree(text: str, start: str):
     # Projects repeat expressions (ranges, funnel steps, cohort entries); a parse tree holds
     # offsets into the text only, so one tree serves every place the same text is written.
     return _parser().parse(text, start=start)
+
+
+_NESTING_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`\n]*`|--[^\n]*|[()]|\bnot\b|-|[^\s()'\"`-]+")
+
+
+def _surely_too_deep(text: str) -> int | None:
+    """Where the text is certainly nested deeper than MAX_NESTING (open parentheses, or a run of
+    `not` and unary minus, each a level of the tree), or None. A lower bound: _check_limits
+    measures the tree."""
+    if text.count("(") <= MAX_NESTING and text.count("not") + text.count("-") <= MAX_NESTING:
+        return None
+    depth = run = 0
+    for m in _NESTING_TOKENS.finditer(text):
+        tok = m.group()
+        if tok == "(":
+            depth += 1
+            run = 0
+            if depth > MAX_NESTING:
+                return m.start()
+        elif tok == ")":
+            depth -= 1
+            run = 0
+        elif tok in ("not", "-"):
+            run += 1
+            if run > MAX_NESTING + 1:  # `a - -b`: the first minus of a run may be binary
+                return m.start()
+        elif not tok.startswith("--"):
+            run = 0
+    return None
 
 
 # A chain `a and b and c …` is one level (the checker flattens it); every other rule is a level.
@@ -315,7 +353,11 @@ class _Build:
 
     def duration(self, meta, c):
         s = str(c[0])
-        return A.Duration(self._span(meta), int(s[:-1]) * DURATION_UNITS[s[-1]], s)
+        seconds = int(s[:-1]) * DURATION_UNITS[s[-1]]
+        if seconds > MAX_DURATION_SECONDS:  # now() - D must stay a time every engine can hold
+            raise ExpressionError(Diagnostic("SEG203", f"duration '{s}' is longer than {MAX_DURATION_SECONDS // 86400:,} days (100 years)",
+                                             self._span(meta), hint=DURATION_HINT))
+        return A.Duration(self._span(meta), seconds, s)
 
     def literals(self, meta, c):
         return tuple(c)

@@ -149,7 +149,10 @@ class QueryBuilder:
             base = self.const_time(e.left)
             if base is not None:
                 d = dt.timedelta(seconds=e.right.value)
-                return base - d if e.op == "-" else base + d
+                try:
+                    return base - d if e.op == "-" else base + d
+                except OverflowError:  # date('9999-12-31') + 1d: left to the engine, which says so
+                    return None
         return None
 
     def value(self, e: ir.Expr, ctx: str) -> _Value:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import LOGICAL_TYPES, Engine, EngineError, mask_secrets, table_name
+from .base import LOGICAL_TYPES, Engine, EngineError, mask_secrets, set_default_timeout, table_name
 
-__all__ = ["LOGICAL_TYPES", "Engine", "EngineError", "connect", "mask_secrets", "table_name"]
+__all__ = ["LOGICAL_TYPES", "Engine", "EngineError", "connect", "mask_secrets", "set_default_timeout", "table_name"]
 
 DIALECTS = ("duckdb", "postgres", "clickhouse")
 

@@ -31,6 +31,24 @@ class EngineError(Exception):
     """A database could not be reached or refused a statement. The message never holds a password."""
 
 
+# --- a time limit per query ----------------------------------------------------------------
+
+_default_timeout: list[float | None] = [None]
+
+
+def set_default_timeout(seconds: float | None) -> None:
+    """The time limit of each query of the engines opened from now on, unless their target sets
+    `timeout` (`--timeout SECONDS` of run, check and overlap). None: no limit."""
+    _default_timeout[0] = seconds
+
+
+def _timed_out(error: Exception) -> bool:
+    # PostgreSQL: QueryCanceled (statement_timeout); DuckDB: InterruptException (our timer);
+    # ClickHouse: TIMEOUT_EXCEEDED (code 159, max_execution_time)
+    text = str(error)
+    return type(error).__name__ in ("QueryCanceled", "InterruptException") or "TIMEOUT_EXCEEDED" in text or "Timeout exceeded" in text
+
+
 # --- secrets -------------------------------------------------------------------------------
 
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/?#@\s]*:)[^@\s]*(?=@)")
@@ -187,6 +205,8 @@ class Engine(abc.ABC):
 
     def __init__(self, target: Mapping[str, Any]):
         self.target = dict(target)
+        timeout = self.target.get("timeout", _default_timeout[0])
+        self.timeout: float | None = float(timeout) if timeout else None
 
     # what each engine provides
 
@@ -280,6 +300,8 @@ class Engine(abc.ABC):
             raise EngineError(mask_secrets(str(error), self.target)) from None
         except Exception as error:  # drivers raise anything: RuntimeError (chdb), OSError, their own
             message = str(error).strip() or type(error).__name__
+            if self.timeout and _timed_out(error):
+                raise EngineError(f"{self.dialect}: {action} ran longer than the timeout of {self.timeout:g} s and was stopped") from None
             # `from None`: the driver's exception may quote the DSN, and tracebacks print causes
             raise EngineError(mask_secrets(f"{self.dialect}: {action} failed: {message}", self.target)) from None
 

@@ -149,6 +149,10 @@ class ClickHouseEngine(Engine):
         for batch in batches:
             self._insert_arrow(insert_sql, _arrow_stream(columns, batch))
 
+    def _limits(self) -> dict:
+        # max_execution_time is checked while a query runs: it stops with TIMEOUT_EXCEEDED
+        return {"max_execution_time": self.timeout} if self.timeout else {}
+
     def _create_database(self, database: str) -> None:
         name = exp.Table(this=column_name(database))
         self._execute(exp.Create(this=name, kind="DATABASE", exists=True).sql(self.dialect))
@@ -196,7 +200,7 @@ class ChdbEngine(ClickHouseEngine):
             _chdb_server.update(path=path, sessions=_chdb_server["sessions"] + 1)
         self._closed = False
         with self.driver_errors("setting up the session"):
-            for name, value in SESSION_SETTINGS.items():
+            for name, value in {**SESSION_SETTINGS, **self._limits()}.items():
                 self._session.query(exp.Set(expressions=[_setting(name, value)]).sql(self.dialect))
             if database := self.target.get("database"):
                 self._create_database(database)
@@ -250,7 +254,7 @@ class ClickHouseHttpEngine(ClickHouseEngine):
         with self.driver_errors("connecting"):
             self._client = clickhouse_connect.get_client(
                 dsn=url,
-                settings=dict(SESSION_SETTINGS),
+                settings={**SESSION_SETTINGS, **self._limits()},
                 autogenerate_session_id=False,  # settings travel with each request; no server session to lock
             )
         with self.driver_errors("setting up the session"):

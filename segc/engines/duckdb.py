@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 
 from sqlglot import exp
@@ -47,11 +49,37 @@ class DuckDBEngine(Engine):
             self._con.execute("SET TimeZone = 'UTC'")
 
     def _execute(self, sql: str) -> None:
-        self._con.execute(sql)
+        with self._time_limit():
+            self._con.execute(sql)
 
     def _fetch(self, sql: str) -> list[tuple]:
-        cursor = self._con.execute(sql)
-        return cursor.fetchall() if cursor.description else []
+        with self._time_limit():
+            cursor = self._con.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+
+    @contextlib.contextmanager
+    def _time_limit(self):
+        """DuckDB has no statement timeout: a timer thread interrupts the query (InterruptException)."""
+        if not self.timeout:
+            yield
+            return
+        running = [True]
+        lock = threading.Lock()
+
+        def stop() -> None:
+            with lock:
+                if running[0]:
+                    self._con.interrupt()
+
+        timer = threading.Timer(self.timeout, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            with lock:
+                running[0] = False
+            timer.cancel()
 
     def _load(self, table: exp.Table, columns, batches: Iterator[list[list]]) -> None:
         # executemany costs ~50 µs a row; CSV written by the csv module and read by read_csv ~8 µs

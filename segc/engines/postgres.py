@@ -51,6 +51,8 @@ class PostgresEngine(Engine):
             for json_type in ("json", "jsonb"):
                 self._con.adapters.register_loader(json_type, TextLoader)
             self._con.execute("SET TIME ZONE 'UTC'")
+            if self.timeout:
+                self._con.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(max(1, int(self.timeout * 1000)))))
             if schema:
                 create = exp.Create(this=exp.Table(db=column_name(schema)), kind="SCHEMA", exists=True)
                 self._con.execute(create.sql(self.dialect))

@@ -7,6 +7,7 @@ so positions inside an expression point at the right column of the YAML file.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -239,6 +240,11 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
+# The pure-Python parser reads about 100 times slower than libyaml: it re-reads only files small
+# enough to take milliseconds; a larger one is reported with libyaml's message.
+_REREAD_BYTES = 64 * 1024
+
+
 def _compose(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
     """The root node, and the loader that made it (it constructs the scalars)."""
     if _FAST_LOADER is not None:
@@ -247,6 +253,8 @@ def _compose(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
             return loader, loader.get_single_node()
         except (yaml.YAMLError, RecursionError):
             loader.dispose()
+            if len(text) > _REREAD_BYTES:
+                raise
     loader = yaml.SafeLoader(text)
     try:
         return loader, loader.get_single_node()
@@ -260,11 +268,22 @@ def load_located(path: str, text: str) -> Y:
     src = SourceText(path, text)
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise YamlProblem(Diagnostic("SEG109", f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", Span(path, 1, 1)))
+    deep = _flow_too_deep(text)
+    if deep is not None:  # libyaml takes time quadratic in the depth of [ and {: refuse first
+        raise YamlProblem(Diagnostic("SEG109", f"YAML nesting deeper than {MAX_DEPTH} levels", src.span(deep)))
     try:
+        if len(text) > 2 * MAX_NODES:  # composing millions of nodes takes seconds and gigabytes: count first
+            _count_values(text, src)
         loader, node = _compose(text)
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (NUL, other controls)
+        where = src.span(min(max(e.position, 0), len(text)))
+        what = f"#x{e.character:04x}" if isinstance(e.character, int) else repr(e.character)
+        raise YamlProblem(Diagnostic("SEG101", f"YAML syntax error: character {what} is not allowed in YAML", where,
+                                     hint="write control characters in a double-quoted string as escapes, e.g. \\t")) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        # from the character index: YAML also breaks lines at \x85 and \u2028, segc at \n only
+        line, col = src.position(min(max(mark.index, 0), len(text))) if mark else (1, 1)
         msg = e.problem or e.context or "invalid YAML"
         if e.context and e.problem:
             msg = f"{e.problem} ({e.context})"
@@ -281,6 +300,8 @@ def load_located(path: str, text: str) -> Y:
     try:
         if node is None:
             raise YamlProblem(Diagnostic("SEG103", "file is empty: expected a YAML mapping", Span(path, 1, 1)))
+        if "&" in text and _ALIAS.search(text):  # without aliases the budget below is enough
+            _check_expansion(node, src)
         budget = [MAX_NODES]
         return _convert(node, loader, src, budget, 0)
     finally:
@@ -326,6 +347,159 @@ def _convert(node: yaml.Node, loader: yaml.SafeLoader, src: SourceText, budget: 
         raise YamlProblem(Diagnostic("SEG101", f"YAML error: {e}", src.span(start, end))) from None
     # style: None for plain (the C parser says ''), or one of ' " | >
     return Y("scalar", value, src, start, end, style=node.style or None)
+
+
+def _count_values(text: str, src: SourceText) -> None:
+    """Refuse a document of more than MAX_NODES values before it is composed, reading libyaml's
+    events (a file that small cannot hold that many: it is only done for large ones)."""
+    if _FAST_LOADER is None:
+        return
+    loader = _FAST_LOADER(text)
+    count = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
+                count += 1
+                if count > MAX_NODES:
+                    raise YamlProblem(Diagnostic("SEG109", f"document holds more than {MAX_NODES:,} values",
+                                                 src.span(event.start_mark.index, event.end_mark.index)))
+    except yaml.YAMLError:
+        return  # composing reports it, with its position
+    finally:
+        loader.dispose()
+
+
+_ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s,\[\]{}]")  # `*name` where a YAML value can start
+
+
+def _check_expansion(root: yaml.Node, src: SourceText) -> None:
+    """Refuse a document whose aliases expand past MAX_NODES values (billion laughs) or refer to
+    themselves, counting each node once, before anything is built from it."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > MAX_NODES:
+                raise YamlProblem(Diagnostic("SEG109", f"document expands to more than {MAX_NODES:,} values (aliases?)",
+                                             src.span(node.start_mark.index, node.end_mark.index)))
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise YamlProblem(Diagnostic("SEG109", "an alias refers to the node that contains it",
+                                         src.span(node.start_mark.index, node.end_mark.index)))
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        open_.add(key)
+        stack.append((node, True))
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def _flow_too_deep(text: str) -> int | None:
+    """Where a flow collection ([ or {) opens deeper than MAX_DEPTH, or None. Reads indicators
+    as YAML does (a bracket opens a collection where a node starts, or anywhere inside one;
+    quoted scalars, comments and block scalars hold none), closely enough to bound the depth
+    libyaml is given."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    n = len(text)
+    i = 0
+    depth = 0
+    plain = _PLAIN_RUN.match
+    node_start = True  # a value may start here: a quote opens a quoted scalar, a bracket a collection
+    line_indent = len(text) - len(text.lstrip(" "))
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            i += 1
+            j = i
+            while j < n and text[j] == " ":
+                j += 1
+            line_indent = j - i
+            if depth == 0:
+                node_start = True
+            i = j
+            continue
+        if c in " \t":
+            i += 1
+            continue
+        if c == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if node_start and c in "'\"":
+            i += 1
+            while i < n:
+                if text[i] == c:
+                    if c == "'" and i + 1 < n and text[i + 1] == "'":
+                        i += 2
+                        continue
+                    break
+                i += 2 if (c == '"' and text[i] == "\\") else 1
+            i += 1
+            node_start = False
+            continue
+        if c in "[{" and (depth or node_start):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return i
+            i += 1
+            node_start = True
+            continue
+        if c in "]}" and depth:
+            depth -= 1
+            i += 1
+            node_start = False
+            continue
+        if depth and c == ",":
+            i += 1
+            node_start = True
+            continue
+        if c in ":-?" and (i + 1 >= n or text[i + 1] in " \t\n" or (depth and c == ":")):
+            i += 1
+            node_start = True
+            continue
+        if node_start and depth == 0 and c in "|>":
+            # a block scalar: its lines are those indented at least as deep as its first line,
+            # which is deeper than the line that opens it
+            while i < n and text[i] != "\n":
+                i += 1
+            content = None
+            while i < n:
+                j = i + 1
+                k = j
+                while k < n and text[k] == " ":
+                    k += 1
+                if k < n and text[k] != "\n":
+                    if content is None:
+                        content = k - j if k - j > line_indent else None
+                    if content is None or k - j < content:
+                        break
+                i = k
+                while i < n and text[i] != "\n":
+                    i += 1
+            continue
+        if node_start and c in "&!*":  # anchor, tag, alias: a node may still start after them
+            while i < n and text[i] not in " \t\n,[]{}":
+                i += 1
+            continue
+        node_start = False
+        m = plain(text, i + 1)
+        i = m.end() if m else i + 1
+    return None
+
+
+_PLAIN_RUN = re.compile(r"[^\n \t#'\"\[\]{},:?|>&!*-]+")
 
 
 def _key_text(key: Any, knode: yaml.ScalarNode) -> str:

@@ -119,9 +119,10 @@ def _read(path: Path, sources: SourceCache, diags: list[Diagnostic]) -> Y | None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        line_start = raw.rfind(b"\n", 0, e.start) + 1
-        col = len(raw[line_start : e.start].decode("utf-8")) + 1  # characters, not bytes
+        # lines as the text is shown (a lone \r ends a line, a BOM is no character); columns in characters
+        before = raw[: e.start].decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        line = before.count("\n") + 1
+        col = len(before) - before.rfind("\n")
         sources.texts[shown] = raw.decode("utf-8", "replace").replace("\r\n", "\n")
         diags.append(
             Diagnostic("SEG100", f"file is not valid UTF-8 (byte 0x{raw[e.start]:02x})", Span(shown, line, col), hint="save the file as UTF-8")

@@ -47,6 +47,7 @@ class Text(Shape):
     doc: str = ""
     enum: tuple[str, ...] | None = None
     pattern: str | None = None  # informational regex for the JSON schema
+    max_length: int | None = None
     name = "text"
 
     def check(self, y, diags):
@@ -69,6 +70,10 @@ class Text(Shape):
             if not re.fullmatch(self.pattern, y.value):
                 diags.append(Diagnostic("SEG113", f"'{y.value}' is not a valid name (letters, digits, _ and $; not starting with a digit)", y.span))
                 return False
+        if self.max_length is not None and len(y.value) > self.max_length:
+            diags.append(Diagnostic("SEG113", f"a name of {len(y.value)} characters is too long: at most {self.max_length}", y.span,
+                                    hint="PostgreSQL cuts longer table names, so two segments could share a table"))
+            return False
         return True
 
     def json_schema(self):
@@ -77,6 +82,8 @@ class Text(Shape):
             s["enum"] = list(self.enum)
         if self.pattern:
             s["pattern"] = f"^{self.pattern}$"
+        if self.max_length is not None:
+            s["maxLength"] = self.max_length
         if self.doc:
             s["description"] = self.doc
         return s
@@ -344,7 +351,7 @@ IDENT = r"[A-Za-z_$][A-Za-z0-9_$]*"
 PROPERTY_TYPES = ("string", "number", "integer", "boolean", "timestamp")
 DIALECTS = ("duckdb", "postgres", "clickhouse")
 
-NAME = Text("a definition name", pattern=IDENT)
+NAME = Text("a definition name", pattern=IDENT, max_length=63)  # 63: PostgreSQL's longest identifier
 NAMES = ListOf(NAME, allow_single=True)
 PROPERTIES = MapOf(Text(enum=PROPERTY_TYPES), doc="property name: type (string | number | integer | boolean | timestamp)")
 

@@ -1,0 +1,341 @@
+"""`segc run` under faults loses no materialized members: a run killed with SIGKILL at any point,
+a PostgreSQL connection terminated by the server, a query stopped by --timeout, a full disk and
+a missing permission. Each time the previous members stay (all of them: the tables are swapped
+in one transaction, or not at all), the message is one clear line (exit 1, no traceback), and
+the next run works; staging tables a killed run leaves behind are ignored by later runs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from segc.engines import EngineError, connect, table_name
+
+pytestmark = pytest.mark.engines
+
+AS_OF = "2026-03-15T12:00:00Z"
+N = dt.datetime(2026, 3, 15, 12)
+SEGMENTS = {f"s{k}": f"count(view within {k + 1}d) >= {1 + k % 3} and age >= {k * 5}" for k in range(8)}
+
+
+def write_project(root: Path, target: dict, specs: dict[str, str] = SEGMENTS) -> None:
+    (root / "specs").mkdir(parents=True, exist_ok=True)
+    (root / "targets").mkdir(exist_ok=True)
+    (root / "segc.yml").write_text(yaml.safe_dump({
+        "name": "faults", "default_target": "t",
+        "model": {"persons": {"table": "persons", "key": "person_id", "properties": {"age": "integer"}},
+                  "events": {"table": "events", "person": "person_id", "event": "event", "timestamp": "timestamp"}},
+    }), encoding="utf-8")
+    (root / "targets" / "t.yml").write_text(yaml.safe_dump(target), encoding="utf-8")
+    for f in (root / "specs").glob("*.yml"):
+        f.unlink()
+    for name, where in specs.items():
+        (root / "specs" / f"{name}.yml").write_text(f"segment: {name}\nwhere: {where}\n", encoding="utf-8")
+
+
+def load(engine, persons: int, events: int, seed: int) -> None:
+    rnd = random.Random(seed)
+    engine.create_table("persons", [("person_id", "string"), ("age", "integer")],
+                        [(f"p{i:06d}", rnd.randint(0, 60)) for i in range(persons)])
+    engine.create_table("events", [("person_id", "string"), ("event", "string"), ("timestamp", "timestamp")],
+                        [(f"p{rnd.randrange(persons):06d}", "view", N - dt.timedelta(seconds=rnd.randrange(10 * 86400)))
+                         for _ in range(events)])
+
+
+def segc(root: Path, *args: str, wait: bool = True, env: dict | None = None):
+    argv = [sys.executable, "-m", "segc", *args]
+    if not wait:
+        return subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300, env=env)
+
+
+def namespace(target: dict) -> str:
+    return target.get("schema") or "segments"
+
+
+def members(target: dict) -> dict[str, frozenset]:
+    ns = namespace(target)
+    with connect(target) as e:
+        return {n: frozenset(r[0] for r in e.query(f"SELECT * FROM {table_name(f'{ns}.{n}').sql(e.dialect)}")) for n in SEGMENTS}
+
+
+def staging_tables(target: dict) -> list[str]:
+    with connect(target) as e:
+        rows = e.query("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'segc_stage_%' "
+                       f"AND table_schema = '{namespace(target)}'")
+    return [r[0] for r in rows]
+
+
+def assert_clean_error(r, *needles: str) -> None:
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    assert r.stderr.startswith("Error: SEG500 "), r.stderr
+    assert "the previous members are unchanged" in r.stderr, r.stderr
+    for n in needles:
+        assert n in r.stderr, (n, r.stderr)
+
+
+def _target(request, dialect: str) -> dict:
+    t = dict(request.getfixturevalue(f"{dialect}_target"))
+    return t
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_killed_run_keeps_the_previous_members(tmp_path, request, dialect):
+    """SIGKILL at several points of a run: every table holds either all the old members or (the
+    swap committed) all the new ones, never a mix; leftover staging tables are ignored and the
+    next run replaces every table."""
+    target = _target(request, dialect)
+    root = tmp_path / "p"
+    write_project(root, target)
+    with connect(target) as e:
+        load(e, 20_000, 200_000, seed=1)
+    r = segc(root, "run", ".", "--as-of", AS_OF)
+    assert r.returncode == 0, r.stderr
+    old = members(target)
+    with connect(target) as e:
+        load(e, 20_000, 200_000, seed=2)  # other data: other members
+    states, mid_run = [], 0
+    for delay in (0.6, 0.9, 1.2, 1.5, 1.8, 2.2, 2.8, 3.5):
+        run = segc(root, "run", ".", "--as-of", AS_OF, wait=False)
+        time.sleep(delay)
+        finished = run.poll() is not None
+        run.send_signal(signal.SIGKILL)
+        run.communicate(timeout=60)
+        if finished:
+            continue
+        states.append(members(target))
+        mid_run += bool(staging_tables(target))
+    r = segc(root, "run", ".", "--as-of", AS_OF)
+    assert r.returncode == 0, r.stderr
+    new = members(target)
+    assert new != old
+    for state in states:
+        assert state in (old, new), "a killed run left a mix of old and new members"
+    assert mid_run, "no kill landed while segments were being staged"
+
+
+def _backend_waiting(dsn: str, pattern: str, deadline: float) -> int | None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as watcher:
+        while time.time() < deadline:
+            row = watcher.execute(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s", (pattern,)).fetchone()
+            if row:
+                return row[0]
+            time.sleep(0.05)
+    return None
+
+
+def _pg_run_blocked(root: Path, target: dict, lock_sql: str, *extra: str):
+    """Start `segc run` while another transaction holds a lock it needs; returns (run, holder)."""
+    import psycopg
+
+    holder = psycopg.connect(target["dsn"])
+    holder.execute(f'SET search_path TO "{target["schema"]}"')
+    holder.execute(lock_sql)
+    run = segc(root, "run", ".", "--as-of", AS_OF, *extra, wait=False)
+    return run, holder
+
+
+def test_terminated_connection_keeps_the_previous_members(tmp_path, request):
+    """PostgreSQL ends the run's connection (pg_terminate_backend) while it waits to swap its
+    tables in: exit 1 with the server's reason, the old members stay, the next run works."""
+    target = _target(request, "postgres")
+    root = tmp_path / "p"
+    write_project(root, target)
+    with connect(target) as e:
+        load(e, 2_000, 20_000, seed=1)
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    old = members(target)
+    with connect(target) as e:
+        load(e, 2_000, 20_000, seed=2)
+    ns = target["schema"]
+    run, holder = _pg_run_blocked(root, target, f'SELECT * FROM "{ns}"."s3"')  # a reader holds s3
+    try:
+        pid = _backend_waiting(target["dsn"], "DROP TABLE%", time.time() + 60)
+        assert pid, run.communicate(timeout=60)
+        with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
+            admin.query(f"SELECT pg_terminate_backend({int(pid)})")
+        out, err = run.communicate(timeout=60)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert_clean_error(subprocess.CompletedProcess(run.args, run.returncode, out, err), "swapping the new members in failed")
+    assert "terminat" in err, err
+    assert members(target) == old
+    r = segc(root, "run", ".", "--as-of", AS_OF)
+    assert r.returncode == 0, r.stderr
+    assert members(target) != old
+
+
+def test_terminated_connection_while_staging(tmp_path, request):
+    """The connection ends while a segment is being staged (it waits for a lock on events)."""
+    target = _target(request, "postgres")
+    root = tmp_path / "p"
+    write_project(root, target)
+    with connect(target) as e:
+        load(e, 2_000, 20_000, seed=1)
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    old = members(target)
+    ns = target["schema"]
+    run, holder = _pg_run_blocked(root, target, f'LOCK TABLE "{ns}"."events" IN ACCESS EXCLUSIVE MODE')
+    try:
+        pid = _backend_waiting(target["dsn"], "CREATE TABLE%", time.time() + 60)
+        assert pid, run.communicate(timeout=60)
+        with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
+            admin.query(f"SELECT pg_terminate_backend({int(pid)})")
+        out, err = run.communicate(timeout=60)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert_clean_error(subprocess.CompletedProcess(run.args, run.returncode, out, err), "segment 's0' failed")
+    assert members(target) == old
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+
+
+def test_timeout_stops_a_waiting_run_on_postgres(tmp_path, request):
+    """--timeout 1: a statement waiting for a lock is cancelled by statement_timeout after a second."""
+    target = _target(request, "postgres")
+    root = tmp_path / "p"
+    write_project(root, target)
+    with connect(target) as e:
+        load(e, 2_000, 20_000, seed=1)
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    old = members(target)
+    ns = target["schema"]
+    started = time.time()
+    run, holder = _pg_run_blocked(root, target, f'LOCK TABLE "{ns}"."events" IN ACCESS EXCLUSIVE MODE', "--timeout", "1")
+    try:
+        out, err = run.communicate(timeout=60)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert time.time() - started < 30
+    assert_clean_error(subprocess.CompletedProcess(run.args, run.returncode, out, err), "longer than the timeout of 1 s")
+    assert members(target) == old
+    assert staging_tables(target) == []  # the connection lived: what was staged is dropped
+    (root / "specs" / "checked.yml").write_text("segment: checked\nwhere: count(view) > 0\nexpect: {min_size: 1}\n", encoding="utf-8")
+    for command in ("check", "overlap"):
+        holder = __import__("psycopg").connect(target["dsn"])
+        holder.execute(f'LOCK TABLE "{ns}"."events" IN ACCESS EXCLUSIVE MODE')
+        try:
+            r = segc(root, command, ".", "--as-of", AS_OF, "--timeout", "1")
+        finally:
+            holder.rollback()
+            holder.close()
+        assert r.returncode == 1 and "longer than the timeout of 1 s" in r.stderr and "Traceback" not in r.stderr, (command, r.stderr)
+
+
+def test_timeout_stops_a_long_run_on_duckdb(tmp_path, request):
+    """--timeout on DuckDB interrupts the running query from a timer thread."""
+    target = _target(request, "duckdb")
+    root = tmp_path / "p"
+    write_project(root, target)
+    with connect(target) as e:
+        load(e, 2_000, 20_000, seed=1)
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    old = members(target)
+    with connect(target) as e:  # many events: staging takes seconds
+        e.execute("CREATE OR REPLACE TABLE events AS SELECT 'p' || lpad((i % 2000)::VARCHAR, 6, '0') AS person_id, 'view' AS event, "
+                  "TIMESTAMP '2026-03-15 12:00:00' - to_seconds(i % 864000) AS timestamp FROM range(40000000) t(i)")
+    slow = {"slow": "sequence(view, view, view, view within 10d span 1h) and active_periods(view within 10d every 1h min 2) > 3",
+            **SEGMENTS}
+    write_project(root, target, slow)
+    started = time.time()
+    r = segc(root, "run", ".", "--as-of", AS_OF, "--timeout", "0.5")
+    assert time.time() - started < 60
+    assert_clean_error(r, "longer than the timeout of 0.5 s")
+    write_project(root, target)
+    assert members(target) == old
+    assert staging_tables(target) == []
+
+
+def test_engine_timeout_on_every_engine(engine):
+    """The time limit of each engine, on a query that would run for minutes."""
+    slow = {"duckdb": "SELECT count(*) FROM range(1000000000000) a",
+            "clickhouse": "SELECT count() FROM numbers(1000000000000) WHERE sipHash64(number) % 7 = 1",
+            "postgres": "SELECT pg_sleep(120)"}[engine.dialect]
+    target = {**engine.target, "timeout": 1}
+    with connect(target) as limited:
+        started = time.time()
+        with pytest.raises(EngineError, match="longer than the timeout of 1 s"):
+            limited.query(slow)
+        assert time.time() - started < 20
+        assert limited.query("SELECT 1") == [(1,)]  # the connection is still usable
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 6 MiB tmpfs (the machines this runs on are root with mount rights)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.fail(f"cannot mount a tmpfs for the full-disk test: {r.stderr.strip()}", pytrace=False)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_full_disk_keeps_the_previous_members(tmp_path, tiny_disk):
+    """DuckDB on a full disk: the run that cannot stage its members fails with the engine's
+    reason and the previous members stay readable."""
+    import shutil
+
+    built = tmp_path / "built.duckdb"
+    with connect({"dialect": "duckdb", "path": str(built)}) as e:
+        e.execute("CREATE TABLE persons AS SELECT md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS person_id, (i % 60)::BIGINT AS age "
+                  "FROM range(90000) t(i)")
+        e.execute("CREATE TABLE events (person_id VARCHAR, event VARCHAR, timestamp TIMESTAMP)")
+        e.execute("CHECKPOINT")
+    shutil.copy(built, tiny_disk / "db.duckdb")
+    target = {"dialect": "duckdb", "path": str(tiny_disk / "db.duckdb")}
+    root = tmp_path / "p"
+    write_project(root, target, {"few": "age = 7 and age > 100 or age = -1", "all": "age < 0"})
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    write_project(root, target, {"few": "age = 7", "all": "age >= 0", "again": "age >= 0", "more": "age >= 1"})
+    r = segc(root, "run", ".", "--as-of", AS_OF)
+    assert_clean_error(r)
+    assert "space" in r.stderr.lower(), r.stderr
+    shutil.copy(tiny_disk / "db.duckdb", tmp_path / "after.duckdb")  # read it where there is room
+    with connect({"dialect": "duckdb", "path": str(tmp_path / "after.duckdb")}) as e:
+        assert e.query('SELECT count(*) FROM "segments"."few"') == [(0,)]
+        assert e.query('SELECT count(*) FROM "segments"."all"') == [(0,)]
+
+
+def test_permission_denied_keeps_the_previous_members(tmp_path, request):
+    """PostgreSQL: a role that may read the data but not create tables in the members' schema."""
+    target = _target(request, "postgres")
+    root = tmp_path / "p"
+    write_project(root, target)
+    with connect(target) as e:
+        load(e, 500, 5_000, seed=1)
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    old = members(target)
+    role = f"segc_reader_{uuid.uuid4().hex[:8]}"
+    ns = target["schema"]
+    with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN; GRANT CREATE ON DATABASE postgres TO "{role}"; '
+                      f'GRANT USAGE ON SCHEMA "{ns}" TO "{role}"; GRANT SELECT ON ALL TABLES IN SCHEMA "{ns}" TO "{role}"')
+    try:
+        dsn = target["dsn"].replace("postgres@", f"{role}@", 1)
+        write_project(root, {**target, "dsn": dsn})
+        r = segc(root, "run", ".", "--as-of", AS_OF)
+        assert_clean_error(r, "permission denied")
+        assert members(target) == old
+    finally:
+        with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
