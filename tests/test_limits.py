@@ -63,7 +63,9 @@ t = time.perf_counter()
 from segc.cli import main
 r = CliRunner().invoke(main, ["validate", sys.argv[1]])
 took = time.perf_counter() - t
-print(json.dumps({"exit": r.exit_code, "seconds": took, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+# VmHWM is this process's own peak; ru_maxrss would carry the parent's peak across exec
+peak = next((int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")), 0)
+print(json.dumps({"exit": r.exit_code, "seconds": took, "peak_mib": peak / 1024,
                   "output": (r.stdout or "")[:2000] + (r.stderr or "")[:2000], "exception": repr(r.exception)}))
 """
 
