@@ -401,11 +401,30 @@ def _locator(y: Y):
 
 def parse_field(y: Y, diags: list[Diagnostic], start: str = "start") -> A.Node | None:
     text, locate = _locator(y)
+    if not _within_file_budget(y, text, diags):
+        return None
     try:
         return parse_expression(text, locate, start)
     except ExpressionError as e:
         diags.append(e.diag)
         return None
+
+
+def _within_file_budget(y: Y, text: str, diags: list[Diagnostic]) -> bool:
+    """At most MAX_FILE_EXPRESSION_CHARS of expressions are parsed per file (docs/robustness.md):
+    a 5 MiB funnel of 100,000-character steps took a minute and 600 MB."""
+    from .parser import MAX_FILE_EXPRESSION_CHARS
+
+    src = y.source
+    used = getattr(src, "expression_chars", 0) + len(text)
+    src.expression_chars = used
+    if used <= MAX_FILE_EXPRESSION_CHARS:
+        return True
+    if not getattr(src, "expression_budget_reported", False):
+        src.expression_budget_reported = True
+        diags.append(Diagnostic("SEG206", f"the expressions of this file are longer than {MAX_FILE_EXPRESSION_CHARS:,} characters in all",
+                                y.span, hint="split the definition, or keep long lists of values in a table of the warehouse"))
+    return False
 
 
 def _text(body: Y, key: str) -> str | None:

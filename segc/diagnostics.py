@@ -83,6 +83,9 @@ class SourceCache:
         return None
 
 
+MAX_SHOWN_LINE = 200  # characters of a source line shown under a diagnostic
+
+
 def render_text(diag: Diagnostic, sources: SourceCache | None = None, color: bool = False) -> str:
     head = diag.headline()
     if color:
@@ -94,12 +97,18 @@ def render_text(diag: Diagnostic, sources: SourceCache | None = None, color: boo
         src = sources.line(span.path, span.line)
         if src is not None:
             shown = src.expandtabs(1)
+            col = span.col
             width = 1
             if span.end_line == span.line and span.end_col > span.col:
                 width = span.end_col - span.col
-            width = max(1, min(width, len(shown) - span.col + 1 if len(shown) >= span.col else 1))
+            if len(shown) > MAX_SHOWN_LINE:  # a window around the caret: thousands of diagnostics
+                start = max(0, min(col - 1 - MAX_SHOWN_LINE // 4, len(shown) - MAX_SHOWN_LINE))  # on a 100 kB line
+                head = "…" if start else ""
+                shown = head + shown[start:start + MAX_SHOWN_LINE] + ("…" if start + MAX_SHOWN_LINE < len(shown) else "")
+                col = col - start + len(head)
+            width = max(1, min(width, len(shown) - col + 1 if len(shown) >= col else 1))
             out.append(f"  {shown}")
-            out.append("  " + " " * (span.col - 1) + "^" + "~" * (width - 1))
+            out.append("  " + " " * (col - 1) + "^" + "~" * (width - 1))
     if diag.hint:
         out.append(f"  hint: {diag.hint}")
     return "\n".join(out)

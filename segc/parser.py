@@ -20,6 +20,7 @@ from .diagnostics import Diagnostic, SegcError, Span
 Locate = Callable[[int, int], Span]
 
 MAX_EXPRESSION_CHARS = 100_000
+MAX_FILE_EXPRESSION_CHARS = 200_000  # all the expressions of one file (checked by the checker)
 MAX_NESTING = 64  # levels of the parse tree; an and/or chain counts as one (see _check_limits).
 # sqlglot's SQL generator recurses several frames per level: a division nests 4 SQL nodes and
 # its chains hit Python's recursion limit at about 75 levels under a deep caller (pytest).
@@ -88,7 +89,7 @@ def parse_expression(text: str, locate: Locate, start: str = "start") -> A.Node:
         raise ExpressionError(Diagnostic("SEG202", "empty expression", locate(0, max(len(text), 1))))
     try:
         # long texts are not kept: a long-lived process (an editor, the fuzzer) would hold them all
-        tree = _parse_tree(text, start) if len(text) <= 4096 else _parser().parse(text, start=start)
+        tree = _parse_tree(text, start) if len(text) <= 1000 else _parser().parse(text, start=start)
     except UnexpectedInput as e:
         raise ExpressionError(_syntax_diagnostic(e, text, locate)) from None
     _check_limits(tree, locate)

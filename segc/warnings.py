@@ -296,15 +296,9 @@ class Analysis:
         t = e.type
         nullable = True
         low = -INF
-        if isinstance(e, ir.EventAgg) and e.func in ("count", "active_days", "persons"):
+        if isinstance(e, ir.EventAgg) and e.func in ("count", "active_days", "persons") or isinstance(e, ir.ActivePeriods):
             nullable, low = False, 0
-        elif isinstance(e, ir.ActivePeriods):
-            nullable, low = False, 0
-        elif isinstance(e, ir.EventAgg) and e.func == "sum":
-            nullable = False
-        elif isinstance(e, ir.EventAgg) and e.func == "performed":
-            nullable = False
-        elif isinstance(e, (ir.Now,)):
+        elif isinstance(e, ir.EventAgg) and e.func == "sum" or isinstance(e, ir.EventAgg) and e.func == "performed" or isinstance(e, (ir.Now,)):
             nullable = False
         if t == "boolean":
             if not isinstance(e, (ir.PersonProp, ir.EventProp, ir.Const)):

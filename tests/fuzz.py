@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 # --- the valid project every input starts from --------------------------------------------------
@@ -192,7 +193,7 @@ NASTY_TEXT = ["", "'", "''", '"', "\\", "\\'", "--", ";", "\n", "\r", "\x00", "\
               "%s%n", "{0}", "a" * 300]
 
 # The token a segc expression or a YAML file is cut into for token mutations.
-TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`\n]*`|[A-Za-z_$][A-Za-z0-9_$]*|[0-9]+(?:\.[0-9]*)?[a-z]?|\s+|.", re.S)
+TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`\n]*`|[A-Za-z_$][A-Za-z0-9_$]*|[0-9]+(?:\.[0-9]*)?[a-z]?|\s+|.", re.DOTALL)
 
 
 # --- hypothesis strategies ---------------------------------------------------------------------------
@@ -237,7 +238,7 @@ def leaves(draw, scope: str = "person") -> str:
 
 
 def _window(draw) -> str:
-    t = lambda: draw(leaves())  # noqa: E731
+    t = lambda: draw(leaves())
     return draw(st.sampled_from(["", "", " within 30d", " within 0d", " within 99999999999w", " since {a}", " before {a}",
                                  " between {a} and {b}", " within {a}"])).format(a=t(), b=t())
 
@@ -250,7 +251,7 @@ def expressions(depth: int = 3, scope: str = "person"):
     def build(draw, d: int = depth) -> str:
         if d <= 0:
             return draw(leaves(scope))
-        sub = lambda: draw(build(d - 1))  # noqa: E731
+        sub = lambda: draw(build(d - 1))
         form = draw(st.sampled_from([
             "leaf", "compare", "compare", "and", "or", "not", "paren", "in", "not_in", "between", "is_null",
             "text", "arith", "neg", "call", "call", "aggregate", "periods", "sequence", "segment", "time",
@@ -567,8 +568,8 @@ def broken_inputs():
 
 # --- running an input through the command line ---------------------------------------------------------
 
-DIAGNOSTIC = re.compile(r"^(?:Error: )?(?P<path>[^\s:][^:\n]*):(?P<line>\d+):(?P<col>\d+): (?P<code>SEG\d{3}) ", re.M)
-HEADLINE = re.compile(r"(?:^|\s)SEG\d{3} ", re.M)
+DIAGNOSTIC = re.compile(r"^(?:Error: )?(?P<path>[^\s:][^:\n]*):(?P<line>\d+):(?P<col>\d+): (?P<code>SEG\d{3}) ", re.MULTILINE)
+HEADLINE = re.compile(r"(?:^|\s)SEG\d{3} ", re.MULTILINE)
 
 
 @dataclass
@@ -692,7 +693,7 @@ class Fuzzer:
             except (ValueError, KeyError):
                 return []
         if fmt == "github":
-            return [(m[1], int(m[2]), int(m[3]), m[4]) for m in re.finditer(r"^::error file=([^,]+),line=(\d+),col=(\d+)(?:,[^:]*)?,title=(SEG\d{3})::", out, re.M)]
+            return [(m[1], int(m[2]), int(m[3]), m[4]) for m in re.finditer(r"^::error file=([^,]+),line=(\d+),col=(\d+)(?:,[^:]*)?,title=(SEG\d{3})::", out, re.MULTILINE)]
         if fmt == "sarif":
             try:
                 doc = json.loads(out[out.index("{"):])
@@ -738,7 +739,7 @@ def run(count: int, seed: int, save: Path | None = None, time_limit: float = 5.0
         fuzzer = Fuzzer(Path(tmp), save, time_limit, hang_after, compile_valid)
         stats = fuzzer.stats
         round_ = 0
-        done = lambda: stats.rejected + len(stats.failures) >= count  # noqa: E731
+        done = lambda: stats.rejected + len(stats.failures) >= count
         while not done():
             # whole batches: hypothesis starts each run from its simplest inputs, which are valid
             @settings(max_examples=batch, database=None, deadline=None, phases=[Phase.generate],

@@ -128,7 +128,7 @@ TEXT_PATTERNS = ["'", "''", '"', "\\", "\\'", "%", "_", "a%b", "--", ";", "\n", 
 
 def test_text_tests_take_their_pattern_literally(engine, tmp_path):
     dialect = engine.dialect
-    keys, holders = load(engine, dialect)
+    load(engine, dialect)
     values = values_for(dialect)
     by_key = {}
     for i, v in enumerate(values):
@@ -159,7 +159,7 @@ def test_keyword_names_materialize(tmp_path, request, pg_dsn, chdb_path):
         from segc.engines import connect
 
         with connect(target) as engine:
-            keys, holders = load(engine, dialect)
+            _, holders = load(engine, dialect)
             specs = {n: f"select in ({literal(VALUES[k])}, {literal(VALUES[k + 1])})" for k, n in enumerate(KEYWORD_SEGMENTS)}
             specs["select"] = "segment(from) or segment(user)"  # references between keyword names
             root = tmp_path / dialect

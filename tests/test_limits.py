@@ -21,7 +21,7 @@ MODEL = """\
 name: limits
 model:
   persons: {table: persons, key: id, properties: {age: integer, country: string}}
-  events: {table: events, person: id, event: name, timestamp: ts}
+  events: {table: events, person: id, event: name, timestamp: ts, properties: {x: integer}}
 """
 
 BOMB = ("a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
@@ -51,6 +51,12 @@ CASES = {
     "expression of 100,001 characters": (_spec("country = '" + "x" * 100_000 + "'"), "SEG206", "longer than"),
     "duration of 36,500 days": (_spec("count(buy within 36500d) > 0 and count(buy within 5214w) > 0"), None, ""),
     "duration of 36,501 days": (_spec("count(buy within 36501d) > 0"), "SEG203", "longer than 36,500 days"),
+    "funnel of 48 steps of 100,000 characters (4.5 MiB)": (
+        "insight: f\nkind: funnel\nwindow: 1d\nrange: within 30d\nsteps:\n"
+        + "".join("  - buy where " + " or ".join(["x = 1"] * 10_000) + "\n" for _ in range(48)), "SEG206", "in all"),
+    "16,000 errors on lines of 96,000 characters": (
+        "insight: f\nkind: funnel\nwindow: 1d\nrange: within 30d\nsteps:\n"
+        + "".join("  - buy where " + " or ".join(["nope = 1"] * 8_000) + "\n" for _ in range(2)), "SEG301", "unknown event property"),
     "file of 5 MiB + 1 byte": (_spec("true", "description: " + "x" * (5 * 1024 * 1024) + "\n"), "SEG109", "larger than"),
     "4.9 MiB of YAML values": (_spec("true", "meta:\n" + "".join(f"  k{i}: [1, 2, 3]\n" for i in range(240_000))), "SEG109", "values"),
     "4.9 MiB flow list": (_spec("true", "meta: [" + "1," * 2_500_000 + "]\n"), "SEG109", "values"),

@@ -7,7 +7,6 @@ the next run works; staging tables a killed run leaves behind are ignored by lat
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import signal
 import subprocess

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+import reference
 import yaml
 from click.testing import CliRunner
 
-import reference
 from segc import api
 from segc.cli import main
 
@@ -93,7 +93,7 @@ def checked(tmp_path_factory):
 
 @pytest.mark.parametrize("i,where", list(enumerate(CASES)))
 def test_warning_codes(checked, i, where):
-    root, result = checked
+    _, result = checked
     path = next(d.path for d in result.project.definitions if d.name == f"c{i:02d}")
     got = sorted(d.code for d in result.diagnostics if d.span and d.span.path == path)
     assert not result.errors
@@ -138,7 +138,7 @@ def test_never_and_always_hold_on_data(checked):
     """What a warning claims, on the reference evaluator: SEG603/SEG600 at the top -> no member;
     SEG601 at the top -> every person; an expression without a warning has members and
     non-members on this data (so the analysis misses nothing it could see)."""
-    root, result = checked
+    _, result = checked
     persons, events = _data()
     members = reference.evaluate(result.project.model, result.segments(), persons, events, AS_OF)
     everyone = {p["id"] for p in persons}
