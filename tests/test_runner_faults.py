@@ -99,13 +99,16 @@ def test_killed_run_keeps_the_previous_members(tmp_path, request, dialect):
     write_project(root, target)
     with connect(target) as e:
         load(e, 20_000, 200_000, seed=1)
+    started = time.perf_counter()
     r = segc(root, "run", ".", "--as-of", AS_OF)
+    full = time.perf_counter() - started  # kill points spread over a whole run on this machine
     assert r.returncode == 0, r.stderr
     old = members(target)
     with connect(target) as e:
         load(e, 20_000, 200_000, seed=2)  # other data: other members
     states, mid_run = [], 0
-    for delay in (0.6, 0.9, 1.2, 1.5, 1.8, 2.2, 2.8, 3.5):
+    for delay in sorted({round(full * f, 2) for f in (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)}
+                        | {0.6, 0.9, 1.2, 1.5, 1.8, 2.2, 2.8, 3.5}):
         run = segc(root, "run", ".", "--as-of", AS_OF, wait=False)
         time.sleep(delay)
         finished = run.poll() is not None
