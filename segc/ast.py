@@ -174,3 +174,17 @@ class Sequence(Node):
     steps: tuple[Step, ...]
     window: Window | None
     span_limit: Node | None
+
+
+def segment_refs(node: Node):
+    """Every segment(...) reference under a node (iteratively: expressions can be deep)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, SegmentRef):
+            yield n
+        for v in vars(n).values():
+            if isinstance(v, Node):
+                stack.append(v)
+            elif isinstance(v, tuple):
+                stack.extend(x for x in v if isinstance(x, Node))

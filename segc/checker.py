@@ -510,7 +510,7 @@ def _check_definition(d: Definition, checker: Checker | None, diags, kinds, refs
         expect_y = get("expect")
         deps: list[tuple[str, Span]] = []
         if where is not None:
-            deps += [(r.name, r.name_span) for r in _ast_segment_refs(where)]
+            deps += [(r.name, r.name_span) for r in A.segment_refs(where)]
         expect = None
         if expect_y is not None and expect_y.kind == "map":
             expect = _expect(expect_y)
@@ -549,7 +549,7 @@ def _check_definition(d: Definition, checker: Checker | None, diags, kinds, refs
         deps = []
         for node in (entry, returning):
             if node is not None:
-                for r in _ast_segment_refs(node):  # unknown names and partitions are errors here too
+                for r in A.segment_refs(node):  # unknown names and partitions are errors here too
                     deps.append((r.name, r.name_span))
                     _require_segment(r.name, r.name_span, kinds, diags, d.name, "segment")
         if seg is not None and isinstance(seg.value, str):
@@ -801,19 +801,6 @@ def _require_segment(name: str, span: Span, kinds: dict[str, str], diags, owner:
     else:
         diags.append(Diagnostic("SEG303", f"'{name}' is a {kind}, not a segment", span))
     return False
-
-
-def _ast_segment_refs(node: A.Node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, A.SegmentRef):
-            yield n
-        for v in vars(n).values():
-            if isinstance(v, A.Node):
-                stack.append(v)
-            elif isinstance(v, tuple):
-                stack.extend(x for x in v if isinstance(x, A.Node))
 
 
 def _check_graph(project: Project, kinds, refs, diags, result: CheckResult) -> None:

@@ -96,7 +96,7 @@ def _written_dependencies(d: Definition) -> list[str]:
         if y is None or y.kind != "scalar" or not isinstance(y.value, str):
             return []
         node = parse_field(y, [])  # its syntax errors are validate's to report
-        return [r.name for r in _segment_refs(node)] if node is not None else []
+        return [r.name for r in A.segment_refs(node)] if node is not None else []
 
     if d.kind == "segment":
         out += refs("where")
@@ -110,19 +110,6 @@ def _written_dependencies(d: Definition) -> list[str]:
         if bd is not None and bd.kind == "map":
             out += names(bd.get("segments"))
     return out
-
-
-def _segment_refs(node: A.Node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, A.SegmentRef):
-            yield n
-        for v in vars(n).values():
-            if isinstance(v, A.Node):
-                stack.append(v)
-            elif isinstance(v, tuple):
-                stack.extend(x for x in v if isinstance(x, A.Node))
 
 
 def parse_selectors(items: Iterable[str] | None, option: str = "--select") -> list[Selector]:
