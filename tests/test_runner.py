@@ -602,7 +602,7 @@ def test_a_password_never_appears_in_any_output(password_role, tmp_path, monkeyp
     # the right password: every command works, with and without --debug
     good = url.format(password=password)
     results = segc_all(good, [(("run",), False), (("run",), True), (("check",), True), (("overlap",), True), (export, True)])
-    assert [r.code for r in results] == [0, 0, 1, 0, 0], results  # check: the fixture's expectations fail on purpose
+    assert [r.code for r in results] == [0, 0, 1, 0, 0], [r.err for r in results]  # check: the fixture's expectations fail on purpose
     outputs += [r.text for r in results]
     # a query that fails on the server, under --debug: a traceback
     with p.engine("pg") as e:

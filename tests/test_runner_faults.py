@@ -341,3 +341,36 @@ def test_permission_denied_keeps_the_previous_members(tmp_path, request):
     finally:
         with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
             admin.execute(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+
+
+def _runs_logged(target: dict) -> list[tuple]:
+    with connect(target) as e:
+        ns = namespace(target)
+        return e.query(f'SELECT "segment", "members" FROM {table_name(f"{ns}.segc_runs").sql(e.dialect)} ORDER BY 1, 2')
+
+
+def test_concurrent_runs_on_postgres(tmp_path, request):
+    """Four `segc run`s at once against one PostgreSQL schema where none has run before (two CI
+    jobs, or a scheduler overlapping itself): each succeeds, each logs its segments, and every
+    table ends with the whole members of one run, no staging table left. Concurrent first runs
+    used to race to create the run log (a unique-key error from PostgreSQL's catalog)."""
+    target = _target(request, "postgres")
+    root = tmp_path / "p"
+    write_project(root, target)
+    with connect(target) as e:
+        load(e, 2_000, 20_000, seed=1)
+    for first in (True, True, True, False):  # three times onto an empty schema, then over members
+        if first:
+            with connect(target) as e:
+                for name in [*SEGMENTS, "segc_runs"]:
+                    e.execute(f'DROP TABLE IF EXISTS "{target["schema"]}"."{name}"')
+        runs = [segc(root, "run", ".", "--as-of", AS_OF, wait=False) for _ in range(4)]
+        results = [(r.wait(timeout=300), *r.communicate()) for r in runs]
+        assert [code for code, _, _ in results] == [0] * 4, results
+    logged = _runs_logged(target)
+    assert len(logged) == 2 * 4 * len(SEGMENTS)
+    sizes: dict[str, int] = {}
+    for name, size in logged:
+        assert sizes.setdefault(name, size) == size  # the same data: the same members every time
+    assert {n: len(m) for n, m in members(target).items()} == sizes
+    assert staging_tables(target) == []

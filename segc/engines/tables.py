@@ -2,11 +2,18 @@
 
 DuckDB and PostgreSQL swap every table in one transaction (DDL is transactional there);
 ClickHouse has no multi-statement transactions, so each table is swapped with EXCHANGE
-TABLES, which is atomic for that table."""
+TABLES, which is atomic for that table.
+
+Concurrent runs into one namespace (two CI jobs, a scheduler overlapping itself) each stage
+their own tables; their swaps take turns. On PostgreSQL the swap transaction first takes a
+transaction-scoped advisory lock named after the run log: without it two first runs both see
+no members table and the second RENAME fails on PostgreSQL's catalog index. On ClickHouse a
+RENAME that loses that race becomes an EXCHANGE. A DuckDB file has one writing process."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from sqlglot import exp
 
@@ -89,25 +96,44 @@ def _create_log(engine: Engine, log_table: str) -> str:
     return _ddl(engine, exp.Create(this=schema, kind="TABLE", exists=True, properties=engine._table_properties()))
 
 
+def _advisory_lock(engine: Engine, name: str) -> str:
+    """PostgreSQL: wait for, then hold until commit, a lock keyed by a stable 64-bit hash of `name`."""
+    key = int.from_bytes(hashlib.blake2b(f"segc:{name}".encode(), digest_size=8).digest(), "big", signed=True)
+    return _ddl(engine, exp.Select(expressions=[exp.Anonymous(this="pg_advisory_xact_lock", expressions=[exp.Literal.number(key)])]))
+
+
+def _clickhouse_swap(engine: Engine, stage: str, final: str) -> None:
+    # sqlglot has no node for these ClickHouse statements; the names are its quoted output
+    a, b = _ddl(engine, table_name(stage)), _ddl(engine, table_name(final))
+    if not table_exists(engine, final):
+        try:
+            engine.execute(f"RENAME TABLE {a} TO {b}")
+            return
+        except Exception:
+            if not table_exists(engine, final):  # not the race with another run's RENAME: a real error
+                raise
+    engine.execute(f"EXCHANGE TABLES {a} AND {b}")
+    drop_table(engine, stage)
+
+
 def swap_in(engine: Engine, swaps: list[tuple[str, str]], log_table: str | None = None, log_rows=()) -> None:
     """Replace each final table by its staged table; readers see old or new, never a mix."""
     if log_table:
         ensure_namespace(engine, log_table)
-        engine.execute(_create_log(engine, log_table))
     if engine.dialect == "clickhouse":
+        if log_table:
+            engine.execute(_create_log(engine, log_table))
         for stage, final in swaps:
-            # sqlglot has no node for these ClickHouse statements; the names are its quoted output
-            a, b = _ddl(engine, table_name(stage)), _ddl(engine, table_name(final))
-            if table_exists(engine, final):
-                engine.execute(f"EXCHANGE TABLES {a} AND {b}")
-                drop_table(engine, stage)
-            else:
-                engine.execute(f"RENAME TABLE {a} TO {b}")
+            _clickhouse_swap(engine, stage, final)
         if log_table:
             for sql in _log_insert(engine, log_table, list(log_rows)):
                 engine.execute(sql)
         return
     statements = [_ddl(engine, exp.Transaction())]
+    if engine.dialect == "postgres":
+        statements.append(_advisory_lock(engine, log_table or ",".join(f for _, f in swaps)))
+    if log_table:  # created inside the transaction, under the lock: concurrent first runs take turns
+        statements.append(_create_log(engine, log_table))
     for stage, final in swaps:
         statements.append(_ddl(engine, exp.Drop(tables=[table_name(final)], kind="TABLE", exists=True)))
         new_name = exp.Table(this=table_name(final).this)  # RENAME TO takes the bare name: same schema
