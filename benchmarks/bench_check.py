@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import itertools
 import json
 import os
 import random

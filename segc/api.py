@@ -100,12 +100,10 @@ def compile_project(
     """Write <out>/<dialect>/<name>.sql for each sound selected segment, cohort and insight.
     Large projects are compiled on up to `workers` processes (default: the cores, at most 4).
     Returns (result, files).
-    Files are written next to their destination and renamed into place, so a failure part way
-    leaves every earlier file as it was."""
-    import os
-    import tempfile
-
+    Each file is written next to its destination and renamed into place, so a failure part way
+    leaves every file whole (old or new); a file that would not change is not rewritten."""
     import gc
+    import os
 
     result = result or validate(project_dir)
     segment_names, analytics_names = split_select(result, select, exclude)
@@ -119,27 +117,29 @@ def compile_project(
     model = result.project.model
     jobs = [(dialect, name) for dialect in dialects for name in names
             if name in segments or (name in result.definitions and result.definitions[name].kind in ANALYTICS)]
-    _COMPILE_STATE.update(model=model, segments=segments, result=result, as_of=as_of)
+    _COMPILE_STATE.update(model=model, segments=segments, result=result, as_of=as_of, out=out_dir)
+    for dialect in dialects:
+        (out_dir / dialect).mkdir(parents=True, exist_ok=True)
     workers = workers or min(os.cpu_count() or 1, 4)
+    try:
+        with _fewer_gc_pauses():  # every tree is garbage once printed; forked workers inherit this
+            _compile_jobs(jobs, workers)
+    finally:
+        _COMPILE_STATE.clear()
+    return result, [out_dir / dialect / f"{name}.sql" for dialect, name in jobs]
+
+
+def _compile_jobs(jobs: list[tuple[str, str]], workers: int) -> None:
     if len(jobs) >= 400 and workers > 1 and "fork" in _mp_methods():
-        # sqlglot builds and prints trees in pure Python: spread large projects over the cores
+        # sqlglot builds and prints trees in Python: spread large projects over the cores;
+        # each worker writes its own files
         import multiprocessing
 
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            sqls = pool.map(_compile_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+            pool.map(_compile_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
     else:
-        sqls = [_compile_one(j) for j in jobs]
-    _COMPILE_STATE.clear()
-    files: list[Path] = []
-    texts = [(out_dir / dialect / f"{name}.sql", sql) for (dialect, name), sql in zip(jobs, sqls)]
-    for path, text in texts:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-        files.append(path)
-    return result, files
+        for job in jobs:
+            _compile_one(job)
 
 
 compile = compile_project  # api.compile(...), like the command
@@ -153,17 +153,20 @@ def _mp_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
 
 
-def _compile_one(job: tuple[str, str]) -> str:
+def _compile_one(job: tuple[str, str]) -> None:
     from .compiler import segment_file
+    from .files import write_text
     from .compiler.analytics import analytics_file
 
     dialect, name = job
     st = _COMPILE_STATE
     result, segments, model, as_of = st["result"], st["segments"], st["model"], st["as_of"]
     if name in segments:
-        return segment_file(model, segments[name], segments, dialect, as_of)
-    d = result.definitions[name]
-    return analytics_file(model, d, segments, dialect, as_of, step_labels(result, d))
+        text = segment_file(model, segments[name], segments, dialect, as_of)
+    else:
+        d = result.definitions[name]
+        text = analytics_file(model, d, segments, dialect, as_of, step_labels(result, d))
+    write_text(st["out"] / dialect / f"{name}.sql", text)
 
 
 def _needed(result: CheckResult, names: list[str]) -> None:

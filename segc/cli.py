@@ -8,6 +8,7 @@ import sys
 import click
 
 from .diagnostics import SegcError, render_text
+from .files import write_text
 from .formats import FORMATS
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -190,12 +191,12 @@ def run(project_dir: str, target: str | None, select: tuple[str, ...], as_of: st
 
 
 def _print_tables(tables, fmt: str, out: str | None, when, gap: bool) -> None:
-    from .runner import analytics, report
+    from .runner import analytics
 
     render = {"text": analytics.render_text, "csv": analytics.render_csv, "json": analytics.render_json}.get(fmt)
     text = analytics.render_html(tables, when) if fmt == "html" else render(tables)
     if out:
-        report.write_atomic(out, text)
+        write_text(out, text)
         click.echo(f"wrote {len(tables)} table{'s' if len(tables) != 1 else ''} to {out}", err=True)
     else:
         click.echo(("\n" if gap else "") + text, nl=not text.endswith("\n"))
@@ -269,7 +270,7 @@ def overlap(project_dir: str, target: str | None, select: tuple[str, ...], as_of
     m = api.overlap(project_dir, target, list(select) or None, api.parse_as_of(as_of), exclude=list(exclude) or None)
     text = report.render_overlap(m, fmt)
     if out:
-        report.write_atomic(out, text)
+        write_text(out, text)
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=not text.endswith("\n"))
@@ -303,11 +304,10 @@ def graph(project_dir: str, fmt: str, select: tuple[str, ...], exclude: tuple[st
     """Draw the dependencies between definitions: segments on the segments they reference;
     partitions, cohorts and insights on the segments they use."""
     from . import api
-    from .runner import report
 
     text = api.graph(project_dir, fmt, list(select) or None, list(exclude) or None)
     if out:
-        report.write_atomic(out, text)
+        write_text(out, text)
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=False)
@@ -358,10 +358,9 @@ def test_(project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], d
 
 # -- segments over time ----------------------------------------------------------------------------------
 def _emit(text: str, out: str | None) -> None:
-    from .runner import report
 
     if out:
-        report.write_atomic(out, text)
+        write_text(out, text)
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=not text.endswith("\n"))

@@ -15,7 +15,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
-from .diagnostics import Diagnostic, SegcError, Span
+from .diagnostics import Diagnostic, Span
 
 Locate = Callable[[int, int], Span]
 

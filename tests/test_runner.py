@@ -11,7 +11,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import csv
-import io
 import itertools
 import json
 import os

@@ -24,7 +24,7 @@ from sqlglot import exp
 from .. import ir
 from ..loader.project import Model
 from .builder import E, P, PE, PID, QueryBuilder, _and, _or, _paren, col, ident, interval, table
-from .dialects import ENGINES, Engine
+from .dialects import ENGINES, Engine, fresh
 
 UNITS = {"day": "DAY", "week": "WEEK", "month": "MONTH"}
 BD = "segc_bd"
@@ -98,7 +98,7 @@ def _select(*projections: exp.Expression) -> exp.Select:
 
 
 def _alias(e: exp.Expression, name: str) -> exp.Expression:
-    return exp.alias_(e, ident(name))
+    return exp.alias_(e, ident(name), copy=False)
 
 
 def _strip_settings(select: exp.Select) -> exp.Select:
@@ -178,24 +178,24 @@ class AnalyticsBuilder:
         end_value, now_value = qb.const_time(w.end), self.as_of
         if end_value is not None and now_value is not None:
             return start, end, self.engine.timestamp_literal(min(end_value, now_value))
-        return start, end, exp.Least(this=end.copy(), expressions=[self.now()])
+        return start, end, exp.Least(this=fresh(end), expressions=[self.now()])
 
     def trunc(self, ts: exp.Expression, unit: str) -> exp.Expression:
         return self.engine.truncate(ts, UNITS[unit])
 
     def calendar(self, start: exp.Expression, end_eff: exp.Expression, unit: str) -> None:
         """segc_calendar(segc_bucket): trunc(start), +1 unit, … while the bucket starts before end_eff."""
-        first = self.trunc(start.copy(), unit)
-        anchor = _select(_alias(first, BUCKET)).where(exp.LT(this=first.copy(), expression=end_eff.copy()), copy=False)
+        first = self.trunc(fresh(start), unit)
+        anchor = _select(_alias(first, BUCKET)).where(exp.LT(this=fresh(first), expression=fresh(end_eff)), copy=False)
         step = exp.Add(this=col(BUCKET, "segc_c"), expression=_one(unit))
         member = (_select(step).from_(table("segc_calendar", "segc_c"), copy=False)
-                  .where(exp.LT(this=step.copy(), expression=end_eff.copy()), copy=False))
+                  .where(exp.LT(this=fresh(step), expression=fresh(end_eff)), copy=False))
         self.add("segc_calendar", _union_all([anchor, member]))
 
     def partial(self, bucket: exp.Expression, start: exp.Expression, end_eff: exp.Expression, unit: str) -> exp.Expression:
         """A bucket is partial when the range (cut at now()) does not hold all of it."""
-        return exp.Or(this=exp.LT(this=bucket.copy(), expression=start.copy()),
-                      expression=exp.GT(this=exp.Add(this=bucket.copy(), expression=_one(unit)), expression=end_eff.copy()))
+        return exp.Or(this=exp.LT(this=fresh(bucket), expression=fresh(start)),
+                      expression=exp.GT(this=exp.Add(this=fresh(bucket), expression=_one(unit)), expression=fresh(end_eff)))
 
     # -- who is counted ---------------------------------------------------------------------------
     def people(self, segment: str | None, breakdown: ir.Breakdown | None) -> None:
@@ -220,7 +220,7 @@ class AnalyticsBuilder:
         names = [_select(_alias(_num(0), "segc_i"), _alias(exp.cast(exp.Null(), text), "segc_name"))]
         names += [_select(_num(i), exp.Literal.string(n)) for i, n in enumerate(listed, start=1)]
         flags = [col(f"segc_s{i}", "segc_f") for i in range(1, len(listed) + 1)]
-        none = exp.Not(this=exp.Paren(this=_or([f.copy() for f in flags])))
+        none = exp.Not(this=exp.Paren(this=_or([fresh(f) for f in flags])))
         test = exp.Case(this=col("segc_i", "segc_n"),
                         ifs=[exp.If(this=_num(0), true=none)] + [exp.If(this=_num(i), true=f) for i, f in enumerate(flags, start=1)])
         sel = (_select(col(PID, "segc_f"), _alias(col("segc_name", "segc_n"), BD))
@@ -277,23 +277,23 @@ class AnalyticsBuilder:
         unit, n = c.period, c.periods
         qb = self.qb()
         entry = qb.value(c.entry, "person").sql
-        conds = [exp.Not(this=exp.Is(this=entry.copy(), expression=exp.Null())),
-                 exp.LT(this=entry.copy(), expression=qb.now())]  # an entry in the future joins no cohort yet
+        conds = [exp.Not(this=exp.Is(this=fresh(entry), expression=exp.Null())),
+                 exp.LT(this=fresh(entry), expression=qb.now())]  # an entry in the future joins no cohort yet
         if c.entries is not None:
             if c.entries.start is not None:
-                conds.append(exp.GTE(this=entry.copy(), expression=qb.value(c.entries.start, "person").sql))
+                conds.append(exp.GTE(this=fresh(entry), expression=qb.value(c.entries.start, "person").sql))
             if c.entries.end is not None:
-                conds.append(exp.LT(this=entry.copy(), expression=qb.value(c.entries.end, "person").sql))
+                conds.append(exp.LT(this=fresh(entry), expression=qb.value(c.entries.end, "person").sql))
         if c.segment:
             conds.append(qb.flag(c.segment))
-        start = self.trunc(entry.copy(), c.period)
+        start = self.trunc(fresh(entry), c.period)
         key = self.m.persons.key
         props = self.m.persons.properties
         proj = [_alias(qb.pkey(), key)]
         proj += [_alias(qb.person_prop(name, t, P), name) for name, t in props.items() if name != key]
         proj.append(_alias(start, "segc_cohort_start"))
         # period k of a person is [segc_r{k}, segc_r{k+1})
-        proj += [_alias(exp.Add(this=start.copy(), expression=_one(unit, k)), f"segc_r{k}") for k in range(1, n + 2)]
+        proj += [_alias(exp.Add(this=fresh(start), expression=_one(unit, k)), f"segc_r{k}") for k in range(1, n + 2)]
         entries = _strip_settings(qb.persons_select(proj, _and([_paren(x) for x in conds]), (c.segment,) if c.segment else ()))
         self.add("segc_entries", entries)
 
@@ -309,7 +309,7 @@ class AnalyticsBuilder:
         self.add("segc_returns", _strip_settings(qb2.persons_select(proj2, None, ir.segment_refs(c.returning))))
 
         sizes = [_alias(col("segc_start"), "segc_cohort"), _alias(exp.Count(this=exp.Star()), "segc_n0")]
-        sizes += [_alias(exp.CountIf(this=col(f"segc_ret{k}")), f"segc_n{k}") for k in range(1, n + 1)]
+        sizes += [_alias(self.engine.count_if(col(f"segc_ret{k}")), f"segc_n{k}") for k in range(1, n + 1)]
         self.add("segc_sizes", _select(*sizes).from_(table("segc_returns"), copy=False).group_by(col("segc_start"), copy=False))
         ints = _union_all([
             _select(_alias(exp.cast(_num(0), exp.DataType.build("BIGINT")), "segc_k")),
@@ -320,17 +320,17 @@ class AnalyticsBuilder:
 
         k = col("segc_k", "segc_i")
         cohort = col("segc_cohort", "segc_s")
-        persons = exp.Case(this=k.copy(), ifs=[exp.If(this=_num(i), true=col(f"segc_n{i}", "segc_s")) for i in range(n + 1)])
+        persons = exp.Case(this=fresh(k), ifs=[exp.If(this=_num(i), true=col(f"segc_n{i}", "segc_s")) for i in range(n + 1)])
         final = _select(
-            _alias(cohort.copy(), "cohort_start"),
-            _alias(k.copy(), "period"),
+            _alias(fresh(cohort), "cohort_start"),
+            _alias(fresh(k), "period"),
             _alias(persons, "persons"),
-            _alias(_ratio(persons.copy(), col("segc_n0", "segc_s")), "share"),
-            _alias(exp.GT(this=_shift(cohort.copy(), exp.Add(this=k.copy(), expression=_num(1)), unit), expression=self.now()), "partial"),
+            _alias(_ratio(fresh(persons), col("segc_n0", "segc_s")), "share"),
+            _alias(exp.GT(this=_shift(fresh(cohort), exp.Add(this=fresh(k), expression=_num(1)), unit), expression=self.now()), "partial"),
         ).from_(table("segc_sizes", "segc_s"), copy=False)
         final = final.join(exp.Join(this=table("segc_periods", "segc_i"), kind="CROSS"), copy=False)
         # periods that have not begun yet are not shown
-        final = final.where(exp.LT(this=_shift(cohort.copy(), k.copy(), unit), expression=self.now()), copy=False)
+        final = final.where(exp.LT(this=_shift(fresh(cohort), fresh(k), unit), expression=self.now()), copy=False)
         final = final.order_by(col("cohort_start"), col("period"), copy=False)
         cols = (Column("cohort_start", "timestamp"), Column("period", "integer"), Column("persons", "integer"),
                 Column("share", "number"), Column("partial", "boolean"))
@@ -370,7 +370,7 @@ class AnalyticsBuilder:
             cond = match if match is not None else exp.true()
             if m.func in ("count", "persons"):
                 proj.append(_alias(cond, f"segc_m{i}"))
-                agg = (exp.CountIf(this=col(f"segc_m{i}")) if m.func == "count" else
+                agg = (self.engine.count_if(col(f"segc_m{i}")) if m.func == "count" else
                        exp.Count(this=exp.Distinct(expressions=[exp.Case(ifs=[exp.If(this=col(f"segc_m{i}"), true=col("segc_person"))])])))
                 how, t = "sum", "integer"
             else:
@@ -382,11 +382,11 @@ class AnalyticsBuilder:
             counts.append(_alias(agg, f"segc_c{i}"))
             measures.append((f"segc_c{i}", f"segc_t{i}", how))
             out_cols.append(Column(s.name, t))
-        conds = [exp.GTE(this=ts.copy(), expression=start.copy())]
+        conds = [exp.GTE(this=fresh(ts), expression=fresh(start))]
         if end is not None:
-            conds.append(exp.LT(this=ts.copy(), expression=end.copy()))
+            conds.append(exp.LT(this=fresh(ts), expression=fresh(end)))
         if all(x is not None for x in matches):
-            conds.append(_or([_paren(x.copy()) for x in matches]))
+            conds.append(_or([_paren(fresh(x)) for x in matches]))
         self.add("segc_hits", self.event_rows(qb, proj, conds, needs_persons))
         group = [col(BUCKET)] + ([col(BD)] if bd_value is not None else [])
         self.add("segc_counted", _select(*counts).from_(table("segc_hits"), copy=False).group_by(*group, copy=False))
@@ -402,10 +402,10 @@ class AnalyticsBuilder:
         cols = self._bd_column(bd)
         if has_bd:
             final.append(_alias(col("segc_bdf", t), "breakdown"))
-        final.append(_alias(bucket.copy(), "interval_start"))
+        final.append(_alias(fresh(bucket), "interval_start"))
         cols.append(Column("interval_start", "timestamp"))
         for (i, s), c in zip(enumerate(ins.series, start=1), out_cols):
-            v = values[s.name].copy()
+            v = fresh(values[s.name])
             final.append(_alias(v if measures[i - 1][2] != "sum" else exp.Coalesce(this=v, expressions=[_num(0)]), s.name))
             cols.append(c)
         if ins.formula is not None:
@@ -432,11 +432,11 @@ class AnalyticsBuilder:
             persons = _uses_person(step.where, ir.ALL_HISTORY)
             name = f"segc_step{i}"
             if prev is None:
-                conds = [match, exp.GTE(this=ts.copy(), expression=start.copy()),
+                conds = [match, exp.GTE(this=fresh(ts), expression=fresh(start)),
                          exp.Not(this=exp.Is(this=qb.ecol("person"), expression=exp.Null()))]
                 if end is not None:
-                    conds.append(exp.LT(this=ts.copy(), expression=end.copy()))
-                sel = events_select(qb, [_alias(qb.ecol("person"), PID), _alias(ts.copy(), "segc_t1"), _alias(ts.copy(), "segc_t")],
+                    conds.append(exp.LT(this=fresh(ts), expression=fresh(end)))
+                sel = events_select(qb, [_alias(qb.ecol("person"), PID), _alias(fresh(ts), "segc_t1"), _alias(fresh(ts), "segc_t")],
                                     persons, conds)
             else:
                 sel = self._next_step(qb, prev, match, persons, start, ins.window_seconds, i)
@@ -447,10 +447,10 @@ class AnalyticsBuilder:
         self.add("segc_reached", reached)
         counts = [_alias(col(BD, "segc_pp"), BD)] if has_bd else []
         step_col, who = col("segc_step", "segc_r"), col("segc_who", "segc_r")
-        counts += [_alias(exp.Count(this=exp.Distinct(expressions=[exp.Case(ifs=[exp.If(this=exp.EQ(this=step_col.copy(), expression=_num(i)), true=who.copy())])])),
+        counts += [_alias(exp.Count(this=exp.Distinct(expressions=[exp.Case(ifs=[exp.If(this=exp.EQ(this=fresh(step_col), expression=_num(i)), true=fresh(who))])])),
                           f"segc_c{i}") for i in range(1, n + 1)]
         sel = (_select(*counts).from_(table("segc_reached", "segc_r"), copy=False)
-               .join(exp.Join(this=table("segc_people", "segc_pp"), kind="INNER", on=exp.EQ(this=col(PID, "segc_pp"), expression=who.copy())), copy=False))
+               .join(exp.Join(this=table("segc_people", "segc_pp"), kind="INNER", on=exp.EQ(this=col(PID, "segc_pp"), expression=fresh(who))), copy=False))
         if has_bd:
             sel = sel.group_by(col(BD, "segc_pp"), copy=False)
         self.add("segc_counts", sel)
@@ -471,14 +471,14 @@ class AnalyticsBuilder:
         self.add("segc_steps", steps)
         k = col("segc_k", "segc_st")
         f = "segc_fu"
-        reach = exp.Case(this=k.copy(), ifs=[exp.If(this=_num(i), true=col(f"segc_n{i}", f)) for i in range(1, n + 1)])
-        before = exp.Case(this=k.copy(), ifs=[exp.If(this=_num(i), true=col(f"segc_n{max(i - 1, 1)}", f)) for i in range(1, n + 1)])
+        reach = exp.Case(this=fresh(k), ifs=[exp.If(this=_num(i), true=col(f"segc_n{i}", f)) for i in range(1, n + 1)])
+        before = exp.Case(this=fresh(k), ifs=[exp.If(this=_num(i), true=col(f"segc_n{max(i - 1, 1)}", f)) for i in range(1, n + 1)])
         final = ([_alias(col("segc_bdf", f), "breakdown")] if has_bd else []) + [
-            _alias(k.copy(), "step"),
+            _alias(fresh(k), "step"),
             _alias(col("segc_label", "segc_st"), "event"),
             _alias(reach, "persons"),
-            _alias(_ratio(reach.copy(), before), "conversion_from_previous"),
-            _alias(_ratio(reach.copy(), col("segc_n1", f)), "conversion_from_first"),
+            _alias(_ratio(fresh(reach), before), "conversion_from_previous"),
+            _alias(_ratio(fresh(reach), col("segc_n1", f)), "conversion_from_first"),
         ]
         sel = (_select(*final).from_(table("segc_funnel", f), copy=False)
                .join(exp.Join(this=table("segc_steps", "segc_st"), kind="CROSS"), copy=False)
@@ -496,8 +496,8 @@ class AnalyticsBuilder:
         ts = qb.ecol("timestamp")
         ends = _select(col(PID), col("segc_t1"), _alias(col("segc_t"), "segc_ts"), _alias(_num(1), "segc_kind")).from_(table(prev), copy=False)
         # (an event row's t1 is never read: its time stands in, so the column keeps one type everywhere)
-        events = events_select(qb, [qb.ecol("person"), ts.copy(), ts.copy(), _num(0)],
-                               persons, [match, exp.GT(this=ts.copy(), expression=start.copy())])
+        events = events_select(qb, [qb.ecol("person"), fresh(ts), fresh(ts), _num(0)],
+                               persons, [match, exp.GT(this=fresh(ts), expression=fresh(start))])
         stream = exp.Subquery(this=_union_all([ends, events]), alias=exp.TableAlias(this=exp.to_identifier("segc_x")))
         first_after = exp.Window(
             this=exp.Min(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=col("segc_kind"), expression=_num(0)), true=col("segc_ts"))])),
@@ -530,11 +530,11 @@ class AnalyticsBuilder:
         qb = self.qb()
         ts = qb.ecol("timestamp")
         match, persons = self._event_cond(qb, ins)
-        lookback = exp.Sub(this=self.trunc(start.copy(), unit), expression=_one(unit))
-        active = self.event_rows(qb, [_alias(qb.ecol("person"), "segc_who"), _alias(self.trunc(ts.copy(), unit), "segc_at")],
-                                 [match, exp.GTE(this=ts.copy(), expression=lookback)], persons).distinct()
+        lookback = exp.Sub(this=self.trunc(fresh(start), unit), expression=_one(unit))
+        active = self.event_rows(qb, [_alias(qb.ecol("person"), "segc_who"), _alias(self.trunc(fresh(ts), unit), "segc_at")],
+                                 [match, exp.GTE(this=fresh(ts), expression=lookback)], persons).distinct()
         self.add("segc_active", active)
-        first = (events_select(qb, [_alias(qb.ecol("person"), "segc_who"), _alias(exp.Min(this=ts.copy()), "segc_first")], persons,
+        first = (events_select(qb, [_alias(qb.ecol("person"), "segc_who"), _alias(exp.Min(this=fresh(ts)), "segc_first")], persons,
                                [match])
                  .group_by(qb.ecol("person"), copy=False))
         self.add("segc_first", first)
@@ -558,12 +558,12 @@ class AnalyticsBuilder:
         is_new = exp.EQ(this=self.trunc(col("segc_first2", s), unit), expression=col("segc_b2", s))
         tests = {
             "new": _and([cur, is_new]),
-            "returning": _and([cur.copy(), exp.Not(this=_paren(is_new.copy())), prev]),
-            "resurrecting": _and([cur.copy(), exp.Not(this=_paren(is_new.copy())), exp.Not(this=_paren(prev.copy()))]),
-            "dormant": _and([exp.Not(this=_paren(cur.copy())), prev.copy()]),
+            "returning": _and([fresh(cur), exp.Not(this=_paren(fresh(is_new))), prev]),
+            "resurrecting": _and([fresh(cur), exp.Not(this=_paren(fresh(is_new))), exp.Not(this=_paren(fresh(prev)))]),
+            "dormant": _and([exp.Not(this=_paren(fresh(cur))), fresh(prev)]),
         }
         counts = [_alias(col("segc_b2", s), "segc_bucket_k")] + ([_alias(col(BD, "segc_pp"), BD)] if has_bd else [])
-        counts += [_alias(exp.CountIf(this=tests[name]), f"segc_c_{name}") for name in LIFECYCLE]
+        counts += [_alias(self.engine.count_if(tests[name]), f"segc_c_{name}") for name in LIFECYCLE]
         sel = (_select(*counts).from_(table("segc_status", s), copy=False)
                .join(exp.Join(this=table("segc_people", "segc_pp"), kind="INNER", on=exp.EQ(this=col(PID, "segc_pp"), expression=col("segc_who2", s))), copy=False)
                .join(exp.Join(this=table("segc_calendar", "segc_cal"), kind="INNER", on=exp.EQ(this=col(BUCKET, "segc_cal"), expression=col("segc_b2", s))), copy=False)
@@ -575,7 +575,7 @@ class AnalyticsBuilder:
         self.fill("segc_counted", ["segc_bucket_k"], ("segc_calendar", BUCKET), measures, has_bd, "segc_lifecycle")
         t = "segc_lc"
         bucket = col("segc_bucket_k_f", t)
-        final = ([_alias(col("segc_bdf", t), "breakdown")] if has_bd else []) + [_alias(bucket.copy(), "interval_start")]
+        final = ([_alias(col("segc_bdf", t), "breakdown")] if has_bd else []) + [_alias(fresh(bucket), "interval_start")]
         for name in LIFECYCLE:
             v = col(f"segc_t_{name}", t)
             final.append(_alias(exp.Neg(this=v) if name == "dormant" else v, name))
@@ -597,10 +597,10 @@ class AnalyticsBuilder:
         qb = self.qb()
         ts = qb.ecol("timestamp")
         match, persons = self._event_cond(qb, ins)
-        conds = [match, exp.GTE(this=ts.copy(), expression=start.copy())]
+        conds = [match, exp.GTE(this=fresh(ts), expression=fresh(start))]
         if end is not None:
-            conds.append(exp.LT(this=ts.copy(), expression=end.copy()))
-        proj = [_alias(qb.ecol("person"), "segc_who"), _alias(self.trunc(ts.copy(), unit), "segc_at")]
+            conds.append(exp.LT(this=fresh(ts), expression=fresh(end)))
+        proj = [_alias(qb.ecol("person"), "segc_who"), _alias(self.trunc(fresh(ts), unit), "segc_at")]
         if has_bd:
             proj.append(_alias(col(BD, "segc_pp"), BD))
         self.add("segc_active", self.event_rows(qb, proj, conds, persons).distinct())
@@ -628,7 +628,7 @@ class AnalyticsBuilder:
 def formula_sql(e: ir.Expr, series: dict[str, exp.Expression]) -> exp.Expression:
     """A trend formula over the series columns, in floating point; x / 0 is null."""
     if isinstance(e, ir.SeriesRef):
-        return _double(series[e.name].copy())
+        return _double(fresh(series[e.name]))
     if isinstance(e, ir.Const):
         return exp.Literal.number(repr(e.value) if isinstance(e.value, float) else e.value)
     if isinstance(e, ir.Negate):

@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from .. import ir
 from ..loader.project import Model
-from .dialects import Engine, data_type
+from .dialects import Engine, data_type, fresh
 
 P, E, PE, A = "p", "e", "pe", "segc_a"  # table aliases: persons, events, persons-of-events, aggregates
 PID = "segc_pid"
@@ -28,11 +28,13 @@ AT, T = "segc_at", "segc_t"  # the instants table (history, migrate) and its one
 
 
 def ident(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
+    return exp.Identifier(this=name, quoted=True)
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
-    return exp.Column(this=ident(name), table=exp.to_identifier(table) if table else None)
+    # table qualifiers are segc's own aliases (p, e, segc_a, CTE names); every name is quoted
+    # when printed (identify=True)
+    return exp.Column(this=exp.Identifier(this=name, quoted=True), table=exp.Identifier(this=table) if table else None)
 
 
 def table(name: str, alias: str | None = None) -> exp.Table:
@@ -346,11 +348,11 @@ class QueryBuilder:
         ts = self.ecol("timestamp")
 
         def when(x: exp.Expression) -> exp.Expression:
-            return x if c is None else exp.Case(ifs=[exp.If(this=c.copy(), true=x)])
+            return x if c is None else exp.Case(ifs=[exp.If(this=fresh(c), true=x)])
 
         func = e.func
         if func in ("performed", "count", "persons"):
-            agg = exp.Count(this=exp.Star()) if c is None else exp.CountIf(this=c)
+            agg = exp.Count(this=exp.Star()) if c is None else self.engine.count_if(c)
         elif func in ("first_time", "last_time"):
             agg = (exp.Min if func == "first_time" else exp.Max)(this=when(ts))
         elif func == "active_days":
@@ -373,7 +375,7 @@ class QueryBuilder:
             alias = f"segc_{len(self._aggs) + 1}"
             self._agg_selects.append(exp.alias_(agg, alias, quoted=False, copy=False))
             self._aggs[key] = col(alias, A)
-        return self._aggs[key].copy()
+        return fresh(self._aggs[key])
 
     def _events_from(self, needs_persons: bool) -> tuple[exp.Table, list[exp.Join], exp.Expression]:
         """FROM events [JOIN persons], and the condition every scan applies: before now()."""
@@ -423,11 +425,11 @@ class QueryBuilder:
         match = self.event_match(f.event, f.where, f.window)
         inner = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False)] + self._t() + [exp.alias_(k, "segc_k", copy=False)],
                                   _uses_person(f.where, f.window), [match] if match is not None else [])
-        inner = inner.group_by(self.ecol("person"), *self._t_key(), k.copy(), copy=False).having(
+        inner = inner.group_by(self.ecol("person"), *self._t_key(), fresh(k), copy=False).having(
             exp.GTE(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(e.min_events)), copy=False)
         keys = [col(PID)] + ([col(T)] if self.instants else [])
-        outer = (exp.Select(expressions=[c.copy() for c in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
-                 .from_(inner.subquery("segc_periods"), copy=False).group_by(*keys, copy=False))
+        outer = (exp.Select(expressions=[fresh(c) for c in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
+                 .from_(inner.subquery("segc_periods", copy=False), copy=False).group_by(*keys, copy=False))
         self._ctes.append(exp.CTE(this=outer, alias=exp.TableAlias(this=exp.to_identifier(name))))
         self._joins.append((table(name, name), self._on_person(name)))
         return exp.Coalesce(this=col("segc_n", name), expressions=[exp.Literal.number(0)])
@@ -447,15 +449,15 @@ class QueryBuilder:
             if prev is None:
                 sel = self._scan_select(
                     [exp.alias_(self.ecol("person"), PID, copy=False), exp.alias_(ts, "segc_t1", copy=False),
-                     exp.alias_(ts.copy(), "segc_step", copy=False)] + now_proj,
+                     exp.alias_(fresh(ts), "segc_step", copy=False)] + now_proj,
                     persons, conds + [_not(exp.Is(this=self.ecol("person"), expression=exp.Null()))])
             else:
-                on = [exp.EQ(this=self.ecol("person"), expression=col(PID, "s")), exp.GT(this=ts.copy(), expression=col("segc_step", "s"))]
+                on = [exp.EQ(this=self.ecol("person"), expression=col(PID, "s")), exp.GT(this=fresh(ts), expression=col("segc_step", "s"))]
                 if e.span_seconds is not None:
-                    on.append(exp.LTE(this=ts.copy(), expression=exp.Add(this=col("segc_t1", "s"), expression=interval(e.span_seconds))))
+                    on.append(exp.LTE(this=fresh(ts), expression=exp.Add(this=col("segc_t1", "s"), expression=interval(e.span_seconds))))
                 ev, joins, before_now = self._events_from(persons)
                 keys = [col(PID, "s"), col("segc_t1", "s")] + ([col("segc_now", "s")] if self.instants else [])
-                sel = (exp.Select(expressions=[k.copy() for k in keys] + [exp.alias_(exp.Min(this=ts.copy()), "segc_step", copy=False)])
+                sel = (exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Min(this=fresh(ts)), "segc_step", copy=False)])
                        .from_(table(prev, "s"), copy=False)
                        .join(exp.Join(this=ev, kind="INNER", on=_and(on)), copy=False))
                 for j in joins:
@@ -468,9 +470,9 @@ class QueryBuilder:
             prev = name
         if self.instants:
             members = exp.Select(expressions=[col(PID), col("segc_now")]).from_(table(prev), copy=False)
-            return _not_null_bool(exp.In(this=exp.Tuple(expressions=[self.pkey(), col(T, AT)]), query=members.subquery()))
+            return _not_null_bool(exp.In(this=exp.Tuple(expressions=[self.pkey(), col(T, AT)]), query=members.subquery(copy=False)))
         members = exp.Select(expressions=[col(PID)]).from_(table(prev), copy=False)
-        return _not_null_bool(exp.In(this=self.pkey(), query=members.subquery()))
+        return _not_null_bool(exp.In(this=self.pkey(), query=members.subquery(copy=False)))
 
     # -- queries -------------------------------------------------------------------------------
     def _with_event_joins(self, select: exp.Select) -> exp.Select:
@@ -478,7 +480,7 @@ class QueryBuilder:
         if self._agg_selects:
             select = select.join(exp.Join(this=table(A, A), side="LEFT", on=self._on_person(A)), copy=False)
         for t, on in self._joins:
-            select = select.join(exp.Join(this=t.copy(), side="LEFT", on=on.copy()), copy=False)
+            select = select.join(exp.Join(this=fresh(t), side="LEFT", on=fresh(on)), copy=False)
         return select
 
     def _assemble(self, select: exp.Select, over_persons: bool = True) -> exp.Select:
@@ -547,15 +549,27 @@ class QueryBuilder:
         return self._assemble(sel, over_persons=False)
 
 
+_KEYS: dict[int, tuple[object, object]] = {}  # id(IR node) -> (the node, kept alive; its key)
+
+
 def structural_key(node: object) -> object:
     """A hashable key of an IR value that ignores where it was written (spans), so the same
-    aggregate written twice is computed once."""
+    aggregate written twice is computed once. IR is frozen: each node's key is computed once
+    per process (a project's segments are compiled once per dialect, and again inside every
+    segment that references them)."""
     if isinstance(node, (list, tuple)):
         return tuple(structural_key(x) for x in node)
     fields = getattr(node, "__dataclass_fields__", None)
     if fields is None:
         return node
-    return (type(node).__name__,) + tuple(structural_key(getattr(node, f)) for f in fields if f != "span")
+    known = _KEYS.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
+    key = (type(node).__name__,) + tuple(structural_key(getattr(node, f)) for f in fields if f != "span")
+    if len(_KEYS) > 100_000:  # a long-lived process (tests, an editor) compiles many projects
+        _KEYS.clear()
+    _KEYS[id(node)] = (node, key)
+    return key
 
 
 def _type_of(value: object, operand_type: str) -> str:
@@ -596,12 +610,12 @@ def membership_masks(flags: exp.Select, key: str, names: list[str]) -> exp.Selec
     inner = exp.Select(expressions=[exp.alias_(col(key, "segc_flags"), PID, copy=False)] + masks).from_(
         flags.subquery("segc_flags"), copy=False)
     outer = exp.Select(
-        expressions=[c.copy() for c in mask_cols] + [
+        expressions=[fresh(c) for c in mask_cols] + [
             exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False),
             exp.alias_(exp.Min(this=col(PID)), "segc_min_key", copy=False),
             exp.alias_(exp.Max(this=col(PID)), "segc_max_key", copy=False),
         ]
-    ).from_(inner.subquery("segc_masks"), copy=False).group_by(*[c.copy() for c in mask_cols], copy=False)
+    ).from_(inner.subquery("segc_masks"), copy=False).group_by(*[fresh(c) for c in mask_cols], copy=False)
     if ctes is not None:
         outer.set("with_", ctes)
     return outer
@@ -638,7 +652,7 @@ def masks_by_instant(flags: exp.Select, names: list[str]) -> exp.Select:
     inner = exp.Select(expressions=[col(T, "segc_flags")] + masks)
     mask_cols = [exp.column(m.alias) for m in masks]
     keys = [col(T)] + mask_cols
-    outer = exp.Select(expressions=[k.copy() for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
+    outer = exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
     ctes_settings = _hoist(flags, outer)
     inner = inner.from_(flags.subquery("segc_flags"), copy=False)
     return ctes_settings.from_(inner.subquery("segc_masks"), copy=False).group_by(*keys, copy=False).order_by(col(T), copy=False)
@@ -654,10 +668,10 @@ def transitions(flags: exp.Select, key: str, names: list[str], t1: exp.Expressio
     for when, tag in ((t1, "from"), (t2, "to")):
         for m in masks:
             pairs.append(exp.alias_(
-                exp.Max(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=col(T), expression=when.copy()), true=exp.column(m.alias))])),
+                exp.Max(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=col(T), expression=fresh(when)), true=exp.column(m.alias))])),
                 f"segc_{tag}_{m.alias}", copy=False))
     per_person = exp.Select(expressions=pairs).from_(per_instant.subquery("segc_at_masks"), copy=False).group_by(col(PID), copy=False)
     keys = [exp.column(p.alias) for p in pairs[1:]]
-    outer = exp.Select(expressions=[k.copy() for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
+    outer = exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
     outer = _hoist(flags, outer)
     return outer.from_(per_person.subquery("segc_pairs"), copy=False).group_by(*keys, copy=False)

@@ -12,16 +12,27 @@ from sqlglot import exp
 LOGICAL_TYPES = {"string": "TEXT", "number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
 
 
+def fresh(e: exp.Expression) -> exp.Expression:
+    """A deep copy of a tree. Expression.copy() goes through copy.deepcopy (its memo and
+    bookkeeping in Python) to the same iterative __deepcopy__: this calls that directly, about
+    3x faster on the small trees the builder copies (a cast's type, a column)."""
+    return e.__deepcopy__(None)
+
+
 @functools.lru_cache(maxsize=None)
 def _built_type(spec: str, dialect: str | None) -> exp.DataType:
-    return exp.DataType.build(spec, dialect=dialect)
+    built = exp.DataType.build(spec, dialect=dialect)
+    for node in built.walk():  # parsed literals carry their source position, deep-copied with them
+        node._meta = None
+    return built
 
 
 def data_type(spec: str, dialect: str | None = None) -> exp.DataType:
     """exp.DataType.build parses its argument: parse each spelling once, hand out copies."""
-    return _built_type(spec, dialect).copy()
+    return fresh(_built_type(spec, dialect))
 
 
+@functools.lru_cache(maxsize=256)
 def _ts_text(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f") if value.microsecond else value.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -42,6 +53,9 @@ class Engine:
         # CURRENT_TIMESTAMP is a timestamptz; columns hold naive UTC, so convert explicitly.
         # Parenthesised: PostgreSQL's BETWEEN bounds cannot hold a bare AT TIME ZONE
         return exp.Paren(this=exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")))
+
+    def count_if(self, condition: exp.Expression) -> exp.Expression:
+        return exp.CountIf(this=condition)
 
     def lower(self, e: exp.Expression) -> exp.Expression:
         return exp.Lower(this=e)
@@ -91,9 +105,14 @@ class Postgres(Engine):
         # collation lowers every letter, as DuckDB and ClickHouse's lowerUTF8 do
         return exp.Lower(this=exp.Collate(this=e, expression=exp.Identifier(this="und-x-icu", quoted=True)))
 
+    def count_if(self, condition: exp.Expression) -> exp.Expression:
+        # the tree sqlglot's generator would rewrite COUNT_IF into, built here: its rewrite goes
+        # through exp.func, which makes a dialect and a parser for every COUNT_IF printed
+        return exp.Sum(this=exp.If(this=condition, true=exp.Literal.number(1), false=exp.Literal.number(0)))
+
     def ends_with(self, e: exp.Expression, pattern: exp.Expression) -> exp.Expression:
         # PostgreSQL has starts_with() but no ends_with(): compare the tail, RIGHT(x, LENGTH(p)) = p
-        return exp.EQ(this=exp.Right(this=e, expression=exp.Length(this=pattern.copy())), expression=pattern)
+        return exp.EQ(this=exp.Right(this=e, expression=exp.Length(this=fresh(pattern))), expression=pattern)
 
 
 class ClickHouse(Engine):

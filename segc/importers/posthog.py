@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, SegcError, did_you_mean
+from ..files import write_text
 from ..parser import KEYWORDS
 
 CODE = "SEG700"  # a part of a PostHog cohort that does not translate (SEG7xx: imports)
@@ -705,14 +705,6 @@ def _spec_folder(project_root: Path) -> str:
     return first if isinstance(first, str) and first else "specs"
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def import_cohorts(source: str | Path, project_dir: str | Path = ".", out: str | Path | None = None,
                    write: bool = True) -> PosthogImport:
     """Translate every cohort of a PostHog JSON file; write one spec a cohort that translates
@@ -804,7 +796,7 @@ def import_cohorts(source: str | Path, project_dir: str | Path = ".", out: str |
         for c in cohorts:
             if c.where is not None and c.text is not None:
                 c.file = out_dir / f"{c.segment}.yml"
-                _write(c.file, c.text)
+                write_text(c.file, c.text)
     return PosthogImport(source, cohorts, out_dir)
 
 

@@ -4,19 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 
 from .overlap import OverlapMatrix
-
-
-def write_atomic(path: str, text: str) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".segc-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _pct(x: float | None) -> str:
