@@ -19,10 +19,14 @@ def load(project_dir: str | Path = ".") -> Project:
 def validate(project_dir: str | Path = ".") -> CheckResult:
     """Load and check a project. Raises SegcError only when there is no project to load;
     every problem in the project is in `result.diagnostics`."""
+    from .parser import saved_trees
     from .warnings import add_static_warnings
 
     with _fewer_gc_pauses():
-        return add_static_warnings(check_project(load_project(project_dir)))
+        project = load_project(project_dir)
+        with saved_trees(project.root):
+            result = check_project(project)
+        return add_static_warnings(result)
 
 
 @contextlib.contextmanager

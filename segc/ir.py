@@ -5,7 +5,7 @@ Types: string | number | integer | boolean | timestamp | duration | null.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 from .diagnostics import Span
 
@@ -318,3 +318,30 @@ def segment_refs(e: Expr) -> tuple[str, ...]:
             seen[n.name] = None
     return tuple(seen)
 
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # a class -> its fields but span (None: not IR)
+_KEYS: dict[int, tuple[object, object]] = {}  # id(node) -> (the node, kept alive; its key)
+
+
+def structural_key(node: object) -> object:
+    """A hashable key of an IR value that ignores where it was written (spans): the same
+    aggregate written twice is computed once (compiler), the same test is recognised in two
+    places (warnings). IR is frozen, so each node's key is computed once per process."""
+    if isinstance(node, (list, tuple)):
+        return tuple(structural_key(x) for x in node)
+    cls = type(node)
+    names = _FIELDS.get(cls, ())
+    if names == ():
+        names = _FIELDS[cls] = (
+            tuple(f.name for f in fields(cls) if f.name != "span") if is_dataclass(cls) else None)
+    if names is None:
+        return node
+    known = _KEYS.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
+    key = (cls.__name__,) + tuple(structural_key(getattr(node, n)) for n in names)
+    if len(_KEYS) > 100_000:  # a long-lived process (tests, an editor) checks many projects
+        _KEYS.clear()
+    _KEYS[id(node)] = (node, key)
+    return key

@@ -5,6 +5,7 @@ expression inside any YAML scalar style reports the exact line and column of the
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import re
@@ -12,6 +13,7 @@ from importlib import resources
 from typing import Callable
 
 from lark import Lark, Token, Tree
+from lark.tree import Meta
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
@@ -40,7 +42,7 @@ KEYWORDS = {
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
-    return Lark(
+    parser = Lark(
         grammar,
         parser="lalr",
         start=["start", "step_start", "window_start"],
@@ -48,25 +50,100 @@ def _parser() -> Lark:
         maybe_placeholders=False,
         cache=_cache_file(grammar),
     )
+    _use_lean_positions(parser)
+    return parser
+
+
+class _Positions:
+    """Lark's PropagatePositions, for what segc reads: each tree's start_pos and end_pos (the
+    span of its first and last child, filtered tokens such as parentheses included; an inlined
+    `?rule` passes its extent on as container_*). Lark's copies line, column and their ends
+    too, through getattr with defaults: a third of the parse time of a large project."""
+
+    __slots__ = ("node_builder",)
+
+    def __init__(self, node_builder):
+        self.node_builder = node_builder
+
+    def __call__(self, children):
+        res = self.node_builder(children)
+        if isinstance(res, Tree) and children:
+            meta = res.meta
+            start = end = None
+            for c in children:
+                if isinstance(c, Token):
+                    start = c.start_pos
+                    break
+                if isinstance(c, Tree) and not c.meta.empty:
+                    start = c.meta.container_start_pos
+                    break
+            for c in reversed(children):
+                if isinstance(c, Token):
+                    end = c.end_pos
+                    break
+                if isinstance(c, Tree) and not c.meta.empty:
+                    end = c.meta.container_end_pos
+                    break
+            if start is not None:
+                if meta.empty:
+                    meta.start_pos = start
+                meta.container_start_pos = start
+            if end is not None:
+                if meta.empty:
+                    meta.end_pos = end
+                meta.container_end_pos = end
+            if start is not None or end is not None:
+                meta.empty = False
+        return res
+
+
+def _use_lean_positions(parser: Lark) -> None:
+    """Rebuild the parser's rule callbacks with _Positions in place of PropagatePositions (the
+    chains are Lark's own otherwise). Lark internals: if they are not as expected, Lark's own
+    callbacks stay (the same positions, slower); tests/test_positions.py checks both agree."""
+    from lark.parse_tree_builder import PropagatePositions
+
+    try:
+        callbacks = {}
+        for rule, chain in parser._parse_tree_builder.rule_builders:
+            name = rule.alias or rule.options.template_source or rule.origin.name
+            f = functools.partial(Tree, name)
+            for wrapper in chain:
+                f = _Positions(f) if wrapper is PropagatePositions else wrapper(f)
+            callbacks[rule] = f
+        lalr = parser.parser.parser.parser
+        if set(callbacks) != set(lalr.callbacks):
+            return
+        lalr.callbacks.update(callbacks)
+    except AttributeError:
+        return
+
+
+def _cache_folder() -> str | None:
+    """segc's per-user cache folder (~/.cache/segc), not the shared temp folder: what it keeps
+    is pickled. None when it cannot be made."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "segc")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return folder
 
 
 def _cache_file(grammar: str) -> str | bool:
-    """Where Lark keeps the built parse tables (building them costs ~0.1 s per run): a per-user
-    folder, not the shared temp folder, since Lark's cache is a pickle. Lark checks the file
-    against the grammar and options, and builds afresh when it cannot read or write it."""
+    """Where Lark keeps the built parse tables (building them costs ~0.1 s per run). Lark checks
+    the file against the grammar and options, and builds afresh when it cannot read or write it."""
     import hashlib
     import os
 
     import lark
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     key = hashlib.sha256(f"{lark.__version__}\n{grammar}".encode()).hexdigest()[:16]
-    folder = os.path.join(base, "segc")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return False
-    return os.path.join(folder, f"grammar-{key}.lark-cache")
+    folder = _cache_folder()
+    return os.path.join(folder, f"grammar-{key}.lark-cache") if folder else False
 
 
 class ExpressionError(Exception):
@@ -96,11 +173,128 @@ def parse_expression(text: str, locate: Locate, start: str = "start") -> A.Node:
     return _Build(text, locate).build(tree)
 
 
-@functools.lru_cache(maxsize=4096)
 def _parse_tree(text: str, start: str):
+    if _saved is None:
+        return _parsed(text, start)
+    key = (text, start)
+    saved = _saved.trees.get(key)
+    if saved is not None:
+        _saved.used[key] = saved
+        return _decode(saved)
+    tree = _parsed(text, start)
+    _saved.new += 1
+    _saved.used[key] = _encode(tree)
+    return tree
+
+
+def _encode(node):
+    """A parse tree as plain lists and tuples: [rule, start, end, *children], tokens as (type,
+    value, start, end). Pickling Lark's own objects would lose a token's end (Token.__reduce__
+    keeps its start only)."""
+    if isinstance(node, Token):
+        return (node.type, str(node), node.start_pos, node.end_pos)
+    meta = node.meta
+    if meta.empty:
+        return [node.data, None, None, *[_encode(c) for c in node.children]]
+    return [node.data, meta.start_pos, meta.end_pos, *[_encode(c) for c in node.children]]
+
+
+def _decode(saved):
+    if type(saved) is tuple:
+        return Token(saved[0], saved[1], start_pos=saved[2], end_pos=saved[3])
+    meta = Meta()
+    if saved[1] is not None:
+        meta.empty = False
+        meta.start_pos, meta.end_pos = saved[1], saved[2]
+    return Tree(saved[0], [_decode(c) for c in saved[3:]], meta)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str, start: str):
     # Projects repeat expressions (ranges, funnel steps, cohort entries); a parse tree holds
     # offsets into the text only, so one tree serves every place the same text is written.
     return _parser().parse(text, start=start)
+
+
+class _SavedTrees:
+    """The parse trees of a project's last validation, kept between runs in the per-user cache
+    folder: Lark parses ~20 µs a token, reading the trees back is ~4x faster. A tree depends
+    only on its text, the grammar and Lark, all in the file's key. Entries the latest
+    validation did not use are dropped when it is written; the 32 most recently validated
+    projects keep theirs. Not in the project's folder: what a repository holds must never
+    decide what its expressions mean (a committed cache could map a text to another tree),
+    and a pickle from a repository would run code."""
+
+    FORMAT = 2
+    KEEP = 32
+
+    def __init__(self, path: str, key: str, trees: dict):
+        self.path, self.key, self.trees = path, key, trees
+        self.used: dict = {}
+        self.new = 0
+
+    @classmethod
+    def open(cls, root) -> _SavedTrees | None:
+        import hashlib
+        import os
+        import pickle
+
+        import lark
+
+        if os.environ.get("SEGC_PARSE_CACHE", "1") == "0":
+            return None
+        folder = _cache_folder()
+        if folder is None:
+            return None
+        grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
+        key = hashlib.sha256(f"{cls.FORMAT}\n{lark.__version__}\n{grammar}".encode()).hexdigest()
+        where = hashlib.sha256(os.path.abspath(str(root)).encode()).hexdigest()[:16]
+        path = os.path.join(folder, f"trees-{where}.pickle")
+        trees: dict = {}
+        try:
+            with open(path, "rb") as f:
+                saved = pickle.load(f)
+            if isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("trees"), dict):
+                trees = saved["trees"]
+        except Exception:  # missing, unreadable or from another version: parse afresh
+            pass
+        return cls(path, key, trees)
+
+    def save(self) -> None:
+        import glob
+        import os
+        import pickle
+        import tempfile
+
+        if not self.new and len(self.used) == len(self.trees):
+            return  # nothing new, nothing dropped
+        try:
+            folder = os.path.dirname(self.path)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".trees-", suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump({"key": self.key, "trees": self.used}, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+            others = sorted(glob.glob(os.path.join(folder, "trees-*.pickle")), key=os.path.getmtime, reverse=True)
+            for old in others[self.KEEP:]:
+                os.unlink(old)
+        except Exception:  # a read-only or full cache folder costs speed only
+            pass
+
+
+_saved: _SavedTrees | None = None
+
+
+@contextlib.contextmanager
+def saved_trees(root):
+    """Within this block, parse trees come from (and go to) the saved trees of project `root`."""
+    global _saved
+    _saved = _SavedTrees.open(root)
+    try:
+        yield
+    finally:
+        if _saved is not None:
+            _saved.save()
+        _saved = None
 
 
 _NESTING_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`\n]*`|--[^\n]*|[()]|\bnot\b|-|[^\s()'\"`-]+")

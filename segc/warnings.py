@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 
 from . import ir
 from .diagnostics import Diagnostic, Span
@@ -221,12 +221,7 @@ class Truth:
 UNKNOWN = Truth("unknown")
 
 
-def _key(e) -> object:
-    if isinstance(e, (tuple, list)):
-        return tuple(_key(x) for x in e)
-    if is_dataclass(e) and not isinstance(e, type):
-        return (type(e).__name__,) + tuple(_key(getattr(e, f.name)) for f in fields(e) if f.name != "span")
-    return e
+_key = ir.structural_key
 
 
 def _holds(a, b, op: str) -> bool:
@@ -529,6 +524,8 @@ class Analysis:
     def disjoint_segments(self, atoms: dict):
         members = [op.key[1][1] for k, (v, op) in atoms.items()
                    if isinstance(op.key[1], tuple) and op.key[1][:1] == ("SegmentRef",) and v.items == frozenset({True}) and not v.cofinite]
+        if len(members) < 2:
+            return None
         for p in self.partitions.values():
             inside = [m for m in members if m in p.segments]
             if len(inside) >= 2:

@@ -6,12 +6,16 @@ trust the mapping it checks.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from segc import ast as A
 from segc.diagnostics import Span
 from segc.loader.located import load_located
 from segc.parser import parse_expression
+
+REPO = Path(__file__).resolve().parent.parent
 
 # style -> (YAML text, how the literal it's is written, how the literal pro is written)
 STYLES = {
@@ -116,3 +120,45 @@ def test_node_spans_map_to_the_file(style):
     assert pos(next(n for n in every if isinstance(n, A.Literal) and n.value == "pro").span) == place(text, pro)
     # the whole expression: from `performed` to the end of "pro" as written
     assert pos(expr.span) == place(text, "performed")[:2] + place(text, pro)[2:]
+
+
+def test_lean_positions_agree_with_larks_own(tmp_path, monkeypatch):
+    """segc.parser replaces Lark's PropagatePositions by a leaner _Positions (start and end
+    offsets only). On every distinct expression of a generated 400-definition project (every
+    construct, every window form) and of the demo project, each subtree gets the same extent
+    from both, and the parser in use is the lean one."""
+    import sys
+    from importlib import resources
+
+    from lark import Lark
+
+    from segc import checker, parser as P
+    from segc.loader.project import load_project
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_validate import generate
+
+    generate(tmp_path / "p", 400)
+    seen: dict[tuple[str, str], None] = {}
+    original = P.parse_expression
+
+    def recording(text, locate, start="start"):
+        seen[(text, start)] = None
+        return original(text, locate, start)
+
+    monkeypatch.setattr(checker, "parse_expression", recording)
+    for root in (tmp_path / "p", REPO):
+        checker.check_project(load_project(root))
+    assert len(seen) > 300
+    grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
+    larks = Lark(grammar, parser="lalr", start=["start", "step_start", "window_start"], propagate_positions=True,
+                 maybe_placeholders=False)
+    lean = P._parser()
+    assert any(isinstance(cb, P._Positions) for cb in lean.parser.parser.parser.callbacks.values())
+
+    def extents(tree):
+        return [(t.data, t.meta.empty, getattr(t.meta, "start_pos", None), getattr(t.meta, "end_pos", None))
+                for t in tree.iter_subtrees()]
+
+    for text, start in seen:
+        assert extents(lean.parse(text, start=start)) == extents(larks.parse(text, start=start)), text

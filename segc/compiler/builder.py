@@ -362,7 +362,7 @@ class QueryBuilder:
             if func == "avg" and e.prop.type == "integer":  # PostgreSQL's avg of integers is numeric: 5/3 * 3 would not be 5
                 value = exp.cast(value, data_type("DOUBLE"))
             agg = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[func](this=when(value))
-        column = self._aggregate(agg, (func, e.prop.name if e.prop else None, structural_key(f)))
+        column = self._aggregate(agg, (func, e.prop.name if e.prop else None, ir.structural_key(f)))
         zero = exp.Literal.number(0)
         if func == "performed":
             return _Value(exp.GT(this=exp.Coalesce(this=column, expressions=[zero]), expression=zero), False)
@@ -549,27 +549,6 @@ class QueryBuilder:
         return self._assemble(sel, over_persons=False)
 
 
-_KEYS: dict[int, tuple[object, object]] = {}  # id(IR node) -> (the node, kept alive; its key)
-
-
-def structural_key(node: object) -> object:
-    """A hashable key of an IR value that ignores where it was written (spans), so the same
-    aggregate written twice is computed once. IR is frozen: each node's key is computed once
-    per process (a project's segments are compiled once per dialect, and again inside every
-    segment that references them)."""
-    if isinstance(node, (list, tuple)):
-        return tuple(structural_key(x) for x in node)
-    fields = getattr(node, "__dataclass_fields__", None)
-    if fields is None:
-        return node
-    known = _KEYS.get(id(node))
-    if known is not None and known[0] is node:
-        return known[1]
-    key = (type(node).__name__,) + tuple(structural_key(getattr(node, f)) for f in fields if f != "span")
-    if len(_KEYS) > 100_000:  # a long-lived process (tests, an editor) compiles many projects
-        _KEYS.clear()
-    _KEYS[id(node)] = (node, key)
-    return key
 
 
 def _type_of(value: object, operand_type: str) -> str:
