@@ -179,11 +179,12 @@ def stages(root: Path, runs: int) -> dict[str, float]:
     from segc import parser
     from segc.checker import check_project, parse_field
     from segc.loader.project import load_project
+    from segc.warnings import add_static_warnings
 
     best: dict[str, float] = {}
     parser._parser()
     for _ in range(runs):
-        parser._parse_tree.cache_clear()
+        parser._parsed.cache_clear()
         t0 = time.process_time()
         project = load_project(root)
         t1 = time.process_time()
@@ -200,13 +201,15 @@ def stages(root: Path, runs: int) -> dict[str, float]:
                     for item in (y.value.values() if y.kind == "map" else y.value):
                         parse_field(item, diags, "step_start" if key == "steps" else "start")
         t2 = time.process_time()
-        parser._parse_tree.cache_clear()
+        parser._parsed.cache_clear()
         project = load_project(root)
         t3 = time.process_time()
         result = check_project(project)
         t4 = time.process_time()
+        add_static_warnings(result)
+        t5 = time.process_time()
         assert not result.errors and not diags, [d.headline() for d in (result.errors + diags)[:5]]
-        for k, v in (("load", t1 - t0), ("parse", t2 - t1), ("check_project", t4 - t3)):
+        for k, v in (("load", t1 - t0), ("parse", t2 - t1), ("check_project", t4 - t3), ("warnings", t5 - t4)):
             best[k] = min(best.get(k, v), v)
     best["check"] = best.pop("check_project") - best["parse"]
     return best
@@ -232,11 +235,20 @@ def main() -> None:
         print(f"project: {', '.join(f'{v} {k}s' for k, v in counts.items())}  ({root})")
         print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; python {sys.version.split()[0]}")
         validate = [sys.executable, "-m", "segc", "validate"]
-        for bytecode in (True, False):
-            env = run_env(bytecode)
-            walls, cpus, p = timed(validate, root, args.runs, env)
-            assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
-            label = "bytecode cached" if bytecode else "no bytecode (PYTHONDONTWRITEBYTECODE=1)"
+        # interleaved, run for run, so that the machine's drift falls on every variant alike
+        variants = {
+            "no saved parse trees (SEGC_PARSE_CACHE=0: a first run, or CI without a cache)": {**run_env(True), "SEGC_PARSE_CACHE": "0"},
+            "saved parse trees of the previous run (~/.cache/segc)": run_env(True),
+            "saved parse trees, no bytecode (PYTHONDONTWRITEBYTECODE=1)": run_env(False),
+        }
+        got: dict[str, tuple[list, list]] = {k: ([], []) for k in variants}
+        for _ in range(args.runs):
+            for label, env in variants.items():
+                walls, cpus, p = timed(validate, root, 1, env)
+                assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+                got[label][0].extend(walls)
+                got[label][1].extend(cpus)
+        for label, (walls, cpus) in got.items():
             print(f"segc validate, whole process, {label}, {args.runs} runs: wall {ms(walls)}, CPU {ms(cpus)}")
         print(f"  -> {p.stdout.strip().splitlines()[-1]}")
         env = run_env(True)
@@ -256,6 +268,7 @@ def main() -> None:
         print(f"  load   (YAML -> located spec)    {st['load'] * 1000:5.0f} ms CPU")
         print(f"  parse  (expressions -> AST)      {st['parse'] * 1000:5.0f} ms CPU")
         print(f"  check  (AST -> typed IR, graph)  {st['check'] * 1000:5.0f} ms CPU")
+        print(f"  static warnings                  {st['warnings'] * 1000:5.0f} ms CPU")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

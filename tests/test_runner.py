@@ -349,6 +349,19 @@ def test_failed_run_leaves_the_previous_members(make_project, dialect):
     assert len(p.query(dialect, f'SELECT * FROM "{ns}"."segc_runs"')) == 2 * log_rows
 
 
+def _shell_like_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _signal_state(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "(process gone)"
+    return " ".join(line for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn", "SigPnd", "ShdPnd")))
+
+
 @contextlib.contextmanager
 def _run_held_at_the_swap(p: Project):
     """`segc run` on PostgreSQL while a reader's transaction holds `active`: the run stages every
@@ -358,8 +371,11 @@ def _run_held_at_the_swap(p: Project):
     ns = p.namespace("postgres")
     with psycopg.connect(p.targets["postgres"]["dsn"]) as reader:
         reader.execute(f'SELECT person_id FROM "{ns}"."active"').fetchall()  # holds the table until rollback
+        # as from a shell: Ctrl-C handled by default and not blocked (the test process's own
+        # signal state, which its engines' threads may change, must not decide the test)
         run = subprocess.Popen([sys.executable, "-m", "segc", *_as_of("run", ".", "--target", "postgres")],
-                               cwd=p.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=p.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_shell_like_signals)
         try:
             deadline = time.time() + 60
             with psycopg.connect(p.targets["postgres"]["dsn"], autocommit=True) as watcher:
@@ -404,8 +420,12 @@ def test_interrupted_run_leaves_the_previous_members(make_project):
     with p.engine("postgres") as e:
         e.create_table("events", rp.EVENTS_COLUMNS, rp.EVENTS + [("p02", "login", rp.N - rp.D, None)])
     with _run_held_at_the_swap(p) as (run, reader):
+        before = _signal_state(run.pid)
         run.send_signal(signal.SIGINT)
-        out, err = run.communicate(timeout=60)
+        try:
+            out, err = run.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"SIGINT did not stop the run; its signal state before: {before}; after: {_signal_state(run.pid)}")
     assert run.returncode == 1, err
     assert err == "Error: SEG500 interrupted: the previous members are unchanged\n"
     assert p.tables("postgres") == set(SEGMENTS) | {"segc_runs"}
