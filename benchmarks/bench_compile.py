@@ -57,7 +57,8 @@ def breakdown(project: Path, out: Path) -> str:
     """One process, one worker: validate, build, generate, write."""
     import sqlglot.generator
 
-    from segc import api, files
+    from segc import api
+    from segc.loader import files
 
     spent = {"generate": 0.0, "write": 0.0}
     generate_, write_ = sqlglot.generator.Generator.generate, files.write_text

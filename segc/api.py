@@ -159,7 +159,7 @@ def _mp_methods() -> list[str]:
 
 def _compile_one(job: tuple[str, str]) -> None:
     from .compiler import segment_file
-    from .files import write_text
+    from .loader.files import write_text
     from .compiler.analytics import analytics_file
 
     dialect, name = job

@@ -8,7 +8,7 @@ import sys
 import click
 
 from .diagnostics import SegcError, render_text
-from .files import write_text
+from .loader.files import write_text
 from .formats import FORMATS
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2

@@ -18,6 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from .diagnostics import Diagnostic, Span
+from .loader.files import cache_folder, read_cached, write_cached
 
 Locate = Callable[[int, int], Span]
 
@@ -119,31 +120,16 @@ def _use_lean_positions(parser: Lark) -> None:
         return
 
 
-def _cache_folder() -> str | None:
-    """segc's per-user cache folder (~/.cache/segc), not the shared temp folder: what it keeps
-    is pickled. None when it cannot be made."""
-    import os
-
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "segc")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
-    return folder
-
-
 def _cache_file(grammar: str) -> str | bool:
     """Where Lark keeps the built parse tables (building them costs ~0.1 s per run). Lark checks
     the file against the grammar and options, and builds afresh when it cannot read or write it."""
     import hashlib
-    import os
 
     import lark
 
     key = hashlib.sha256(f"{lark.__version__}\n{grammar}".encode()).hexdigest()[:16]
-    folder = _cache_folder()
-    return os.path.join(folder, f"grammar-{key}.lark-cache") if folder else False
+    folder = cache_folder()
+    return str(folder / f"grammar-{key}.lark-cache") if folder else False
 
 
 class ExpressionError(Exception):
@@ -219,66 +205,33 @@ def _parsed(text: str, start: str):
 class _SavedTrees:
     """The parse trees of a project's last validation, kept between runs in the per-user cache
     folder: Lark parses ~20 µs a token, reading the trees back is ~4x faster. A tree depends
-    only on its text, the grammar and Lark, all in the file's key. Entries the latest
-    validation did not use are dropped when it is written; the 32 most recently validated
-    projects keep theirs. Not in the project's folder: what a repository holds must never
-    decide what its expressions mean (a committed cache could map a text to another tree),
-    and a pickle from a repository would run code."""
+    only on its text, the grammar and Lark, all in the key. Entries the latest validation did
+    not use are dropped when it is written; the 32 most recently validated projects keep
+    theirs. Not in the project's folder: what a repository holds must never decide what its
+    expressions mean (a committed cache could map a text to another tree), and a pickle from a
+    repository would run code."""
 
     FORMAT = 2
     KEEP = 32
 
-    def __init__(self, path: str, key: str, trees: dict):
-        self.path, self.key, self.trees = path, key, trees
-        self.used: dict = {}
-        self.new = 0
-
-    @classmethod
-    def open(cls, root) -> _SavedTrees | None:
+    def __init__(self, root):
         import hashlib
         import os
-        import pickle
 
         import lark
 
-        if os.environ.get("SEGC_PARSE_CACHE", "1") == "0":
-            return None
-        folder = _cache_folder()
-        if folder is None:
-            return None
         grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
-        key = hashlib.sha256(f"{cls.FORMAT}\n{lark.__version__}\n{grammar}".encode()).hexdigest()
-        where = hashlib.sha256(os.path.abspath(str(root)).encode()).hexdigest()[:16]
-        path = os.path.join(folder, f"trees-{where}.pickle")
-        trees: dict = {}
-        try:
-            with open(path, "rb") as f:
-                saved = pickle.load(f)
-            if isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("trees"), dict):
-                trees = saved["trees"]
-        except Exception:  # missing, unreadable or from another version: parse afresh
-            pass
-        return cls(path, key, trees)
+        self.key = hashlib.sha256(f"{self.FORMAT}\n{lark.__version__}\n{grammar}".encode()).hexdigest()
+        self.name = f"trees-{hashlib.sha256(os.path.abspath(str(root)).encode()).hexdigest()[:16]}.pickle"
+        saved = read_cached(self.name)
+        ok = isinstance(saved, dict) and saved.get("key") == self.key and isinstance(saved.get("trees"), dict)
+        self.trees: dict = saved["trees"] if ok else {}
+        self.used: dict = {}
+        self.new = 0
 
     def save(self) -> None:
-        import glob
-        import os
-        import pickle
-        import tempfile
-
-        if not self.new and len(self.used) == len(self.trees):
-            return  # nothing new, nothing dropped
-        try:
-            folder = os.path.dirname(self.path)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".trees-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump({"key": self.key, "trees": self.used}, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-            others = sorted(glob.glob(os.path.join(folder, "trees-*.pickle")), key=os.path.getmtime, reverse=True)
-            for old in others[self.KEEP:]:
-                os.unlink(old)
-        except Exception:  # a read-only or full cache folder costs speed only
-            pass
+        if self.new or len(self.used) != len(self.trees):  # else: nothing new, nothing dropped
+            write_cached(self.name, {"key": self.key, "trees": self.used}, self.KEEP)
 
 
 _saved: _SavedTrees | None = None
@@ -287,8 +240,10 @@ _saved: _SavedTrees | None = None
 @contextlib.contextmanager
 def saved_trees(root):
     """Within this block, parse trees come from (and go to) the saved trees of project `root`."""
+    import os
+
     global _saved
-    _saved = _SavedTrees.open(root)
+    _saved = None if os.environ.get("SEGC_PARSE_CACHE", "1") == "0" else _SavedTrees(root)
     try:
         yield
     finally:

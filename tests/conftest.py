@@ -21,6 +21,11 @@ from sqlglot import exp
 
 from segc.engines import connect
 
+# segc's per-user cache (Lark's tables, saved parse trees of the projects validated) goes to a
+# folder of this session, for the test process and every `segc` it starts: the suite leaves
+# the user's ~/.cache as it was, and no run depends on what an earlier one saved
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="segc-test-cache-")
+
 # --- options and markers ------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, SegcError, did_you_mean
-from ..files import write_text
+from ..loader.files import write_text
 from ..parser import KEYWORDS
 
 CODE = "SEG700"  # a part of a PostHog cohort that does not translate (SEG7xx: imports)
