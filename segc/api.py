@@ -159,8 +159,8 @@ def _mp_methods() -> list[str]:
 
 def _compile_one(job: tuple[str, str]) -> None:
     from .compiler import segment_file
-    from .loader.files import write_text
     from .compiler.analytics import analytics_file
+    from .loader.files import write_text
 
     dialect, name = job
     st = _COMPILE_STATE

@@ -319,7 +319,6 @@ def segment_refs(e: Expr) -> tuple[str, ...]:
     return tuple(seen)
 
 
-
 _FIELDS: dict[type, tuple[str, ...] | None] = {}  # a class -> its fields but span (None: not IR)
 _KEYS: dict[int, tuple[object, object]] = {}  # id(node) -> (the node, kept alive; its key)
 

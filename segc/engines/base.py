@@ -225,6 +225,11 @@ class Engine(abc.ABC):
     def _table_properties(self) -> exp.Properties | None:
         return None
 
+    def swap_lock(self, name: str) -> str | None:
+        """A statement that, first in the swap transaction, makes concurrent runs' swaps into
+        the same namespace take turns (None: the engine serialises them already)."""
+        return None
+
     # the public surface
 
     def query(self, sql: str) -> list[tuple]:

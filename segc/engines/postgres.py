@@ -5,6 +5,7 @@ Bulk loads use binary COPY.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 from sqlglot import exp
@@ -62,6 +63,13 @@ class PostgresEngine(Engine):
                 create = exp.Create(this=exp.Table(db=column_name(schema)), kind="SCHEMA", exists=True)
                 self._con.execute(create.sql(self.dialect))
                 self._con.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+
+    def swap_lock(self, name: str) -> str | None:
+        # a transaction-scoped advisory lock keyed by a stable 64-bit hash of the name: without
+        # it two first runs both find no members table and the second RENAME fails
+        key = int.from_bytes(hashlib.blake2b(f"segc:{name}".encode(), digest_size=8).digest(), "big", signed=True)
+        lock = exp.Anonymous(this="pg_advisory_xact_lock", expressions=[exp.Literal.number(key)])
+        return exp.Select(expressions=[lock]).sql(self.dialect)
 
     def _execute(self, sql: str) -> None:
         self._con.execute(sql)

@@ -13,7 +13,6 @@ RENAME that loses that race becomes an EXCHANGE. A DuckDB file has one writing p
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from sqlglot import exp
 
@@ -96,12 +95,6 @@ def _create_log(engine: Engine, log_table: str) -> str:
     return _ddl(engine, exp.Create(this=schema, kind="TABLE", exists=True, properties=engine._table_properties()))
 
 
-def _advisory_lock(engine: Engine, name: str) -> str:
-    """PostgreSQL: wait for, then hold until commit, a lock keyed by a stable 64-bit hash of `name`."""
-    key = int.from_bytes(hashlib.blake2b(f"segc:{name}".encode(), digest_size=8).digest(), "big", signed=True)
-    return _ddl(engine, exp.Select(expressions=[exp.Anonymous(this="pg_advisory_xact_lock", expressions=[exp.Literal.number(key)])]))
-
-
 def _clickhouse_swap(engine: Engine, stage: str, final: str) -> None:
     # sqlglot has no node for these ClickHouse statements; the names are its quoted output
     a, b = _ddl(engine, table_name(stage)), _ddl(engine, table_name(final))
@@ -130,8 +123,9 @@ def swap_in(engine: Engine, swaps: list[tuple[str, str]], log_table: str | None 
                 engine.execute(sql)
         return
     statements = [_ddl(engine, exp.Transaction())]
-    if engine.dialect == "postgres":
-        statements.append(_advisory_lock(engine, log_table or ",".join(f for _, f in swaps)))
+    lock = engine.swap_lock(log_table or ",".join(f for _, f in swaps))
+    if lock:
+        statements.append(lock)
     if log_table:  # created inside the transaction, under the lock: concurrent first runs take turns
         statements.append(_create_log(engine, log_table))
     for stage, final in swaps:
