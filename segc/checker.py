@@ -403,8 +403,10 @@ def parse_field(y: Y, diags: list[Diagnostic], start: str = "start") -> A.Node |
     text, locate = _locator(y)
     if not _within_file_budget(y, text, diags):
         return None
+    # the place of the text: the same file text and offset always give the same AST and spans
+    where = (y.source.path, y.source.digest, y.start, y.end, type(y.value).__name__)
     try:
-        return parse_expression(text, locate, start)
+        return parse_expression(text, locate, start, where)
     except ExpressionError as e:
         diags.append(e.diag)
         return None

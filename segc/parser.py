@@ -138,9 +138,23 @@ class ExpressionError(Exception):
         super().__init__(diag.headline())
 
 
-def parse_expression(text: str, locate: Locate, start: str = "start") -> A.Node:
+def parse_expression(text: str, locate: Locate, start: str = "start", where: tuple | None = None) -> A.Node:
     """Parse one expression (or, with start="step_start"/"window_start", an event step or a
-    window). Raises ExpressionError with a located diagnostic."""
+    window). Raises ExpressionError with a located diagnostic. `where` names the place of the
+    text in its file (path, digest of the file's text, offset): with saved trees (see
+    saved_trees) the AST of an unchanged place is read back, spans and all."""
+    if where is not None and _saved is not None:
+        key = (where, start)
+        node = _saved.asts.get(key)
+        if node is None:
+            node = _parse_and_build(text, locate, start)
+            _saved.new += 1
+        _saved.used_asts[key] = node
+        return node
+    return _parse_and_build(text, locate, start)
+
+
+def _parse_and_build(text: str, locate: Locate, start: str) -> A.Node:
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(Diagnostic("SEG206", f"expression longer than {MAX_EXPRESSION_CHARS} characters", locate(0, 1)))
     deep = _surely_too_deep(text)
@@ -211,27 +225,35 @@ class _SavedTrees:
     expressions mean (a committed cache could map a text to another tree), and a pickle from a
     repository would run code."""
 
-    FORMAT = 2
+    FORMAT = 3
     KEEP = 32
 
     def __init__(self, root):
         import hashlib
         import os
+        import sys
+        from pathlib import Path
 
         import lark
 
         grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
-        self.key = hashlib.sha256(f"{self.FORMAT}\n{lark.__version__}\n{grammar}".encode()).hexdigest()
+        # what a tree or an AST depends on besides its text: the grammar, Lark, and the code
+        # that builds ASTs (a development checkout changes it without a new version)
+        code = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (sys.modules[__name__], A))
+        self.key = hashlib.sha256(f"{self.FORMAT}\n{lark.__version__}\n{grammar}\n{code}".encode()).hexdigest()
         self.name = f"trees-{hashlib.sha256(os.path.abspath(str(root)).encode()).hexdigest()[:16]}.pickle"
         saved = read_cached(self.name)
-        ok = isinstance(saved, dict) and saved.get("key") == self.key and isinstance(saved.get("trees"), dict)
-        self.trees: dict = saved["trees"] if ok else {}
+        ok = (isinstance(saved, dict) and saved.get("key") == self.key and isinstance(saved.get("trees"), dict)
+              and isinstance(saved.get("asts"), dict))
+        self.trees: dict = saved["trees"] if ok else {}  # (text, start rule) -> encoded parse tree
+        self.asts: dict = saved["asts"] if ok else {}  # ((path, file digest, offset), start rule) -> AST
         self.used: dict = {}
+        self.used_asts: dict = {}
         self.new = 0
 
     def save(self) -> None:
-        if self.new or len(self.used) != len(self.trees):  # else: nothing new, nothing dropped
-            write_cached(self.name, {"key": self.key, "trees": self.used}, self.KEEP)
+        if self.new or len(self.used) != len(self.trees) or len(self.used_asts) != len(self.asts):
+            write_cached(self.name, {"key": self.key, "trees": self.used, "asts": self.used_asts}, self.KEEP)
 
 
 _saved: _SavedTrees | None = None

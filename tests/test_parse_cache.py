@@ -100,3 +100,22 @@ def test_turned_off(tmp_path, cache_home, monkeypatch):
     monkeypatch.setenv("SEGC_PARSE_CACHE", "0")
     api.validate(_project(tmp_path / "p"))
     assert not cache_home.exists() or not list(cache_home.glob("trees-*.pickle"))
+
+
+def test_positions_follow_an_edit_above_the_expression(tmp_path, cache_home):
+    """The saved ASTs carry spans: an edit that moves an expression (a comment line added
+    above it, the same text) must move every position reported in it."""
+    root = _project(tmp_path / "p", "age > 30 and nope = 1")
+    first = [d for d in api.validate(root).diagnostics if d.code == "SEG302" or "nope" in d.message]
+    assert first and first[0].span.line == 2
+    spec = root / "specs" / "zz_extra.yml"
+    spec.write_text("# moved down a line\n" + spec.read_text(encoding="utf-8"), encoding="utf-8")
+    P._parsed.cache_clear()
+    again = [d for d in api.validate(root).diagnostics if "nope" in d.message]
+    assert [(d.code, d.span.line, d.span.col) for d in again] == [(d.code, d.span.line + 1, d.span.col) for d in first]
+    # and the IR's spans too: a warning-free expression moved by the same edit
+    (root / "specs" / "zz_extra.yml").write_text("segment: zz_extra\nwhere: age > 30\n", encoding="utf-8")
+    a = api.validate(root).definitions["zz_extra"].where.span
+    spec.write_text("\n\n" + spec.read_text(encoding="utf-8"), encoding="utf-8")
+    b = api.validate(root).definitions["zz_extra"].where.span
+    assert (b.line, b.col) == (a.line + 2, a.col)

@@ -142,7 +142,7 @@ def test_lean_positions_agree_with_larks_own(tmp_path, monkeypatch):
     seen: dict[tuple[str, str], None] = {}
     original = P.parse_expression
 
-    def recording(text, locate, start="start"):
+    def recording(text, locate, start="start", where=None):
         seen[(text, start)] = None
         return original(text, locate, start)
 

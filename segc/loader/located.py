@@ -27,11 +27,21 @@ class SourceText:
     def __init__(self, path: str, text: str):
         self.path = path
         self.text = text
+        self._digest: str | None = None
         self._starts = [0]
         i = text.find("\n")
         while i >= 0:
             self._starts.append(i + 1)
             i = text.find("\n", i + 1)
+
+    @property
+    def digest(self) -> str:
+        """A hash of the text: what was derived from one place of it holds while it is the same."""
+        if self._digest is None:
+            import hashlib
+
+            self._digest = hashlib.blake2b(self.text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        return self._digest
 
     def position(self, index: int) -> tuple[int, int]:
         line = bisect.bisect_right(self._starts, index) - 1
