@@ -221,7 +221,6 @@ class Truth:
 UNKNOWN = Truth("unknown")
 
 
-_key = ir.structural_key
 
 
 def _holds(a, b, op: str) -> bool:
@@ -285,7 +284,7 @@ class Analysis:
                     return Const(0, e.type, explained=True)
                 if func != "performed":
                     return Const(None, "null", explained=True)
-        return Operand((scope, _key(e)), self.domain(e), e.span, e.type)
+        return Operand((scope, ir.structural_key(e)), self.domain(e), e.span, e.type)
 
     def domain(self, e: ir.Expr) -> Values:
         t = e.type
@@ -356,7 +355,7 @@ class Analysis:
         return Truth("and", {operand.key: (values, operand)})
 
     def opaque(self, e: ir.Expr, scope: str, value: bool = True) -> Truth:
-        op = Operand((scope, _key(e)), Values("set", items=frozenset({True, False})), e.span, "boolean")
+        op = Operand((scope, ir.structural_key(e)), Values("set", items=frozenset({True, False})), e.span, "boolean")
         return Truth("and", {op.key: (Values("set", items=frozenset({value})), op)})
 
     def cond(self, e: ir.Expr, scope: str) -> Truth:

@@ -151,6 +151,22 @@ def _pg_run_blocked(root: Path, target: dict, lock_sql: str, *extra: str):
     return run, holder
 
 
+def _terminated_while_waiting(root: Path, target: dict, lock_sql: str, statement: str) -> subprocess.CompletedProcess:
+    """Start `segc run` while another transaction holds a lock; when the run's `statement`
+    waits for it, PostgreSQL terminates the run's connection. Returns the finished run."""
+    run, holder = _pg_run_blocked(root, target, lock_sql)
+    try:
+        pid = _backend_waiting(target["dsn"], statement, time.time() + 60)
+        assert pid, run.communicate(timeout=60)
+        with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
+            admin.query(f"SELECT pg_terminate_backend({int(pid)})")
+        out, err = run.communicate(timeout=60)
+    finally:
+        holder.rollback()
+        holder.close()
+    return subprocess.CompletedProcess(run.args, run.returncode, out, err)
+
+
 def test_terminated_connection_keeps_the_previous_members(tmp_path, request):
     """PostgreSQL ends the run's connection (pg_terminate_backend) while it waits to swap its
     tables in: exit 1 with the server's reason, the old members stay, the next run works."""
@@ -164,18 +180,9 @@ def test_terminated_connection_keeps_the_previous_members(tmp_path, request):
     with connect(target) as e:
         load(e, 2_000, 20_000, seed=2)
     ns = target["schema"]
-    run, holder = _pg_run_blocked(root, target, f'SELECT * FROM "{ns}"."s3"')  # a reader holds s3
-    try:
-        pid = _backend_waiting(target["dsn"], "DROP TABLE%", time.time() + 60)
-        assert pid, run.communicate(timeout=60)
-        with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
-            admin.query(f"SELECT pg_terminate_backend({int(pid)})")
-        out, err = run.communicate(timeout=60)
-    finally:
-        holder.rollback()
-        holder.close()
-    assert_clean_error(subprocess.CompletedProcess(run.args, run.returncode, out, err), "swapping the new members in failed")
-    assert "terminat" in err, err
+    r = _terminated_while_waiting(root, target, f'SELECT * FROM "{ns}"."s3"', "DROP TABLE%")  # a reader holds s3
+    assert_clean_error(r, "swapping the new members in failed")
+    assert "terminat" in r.stderr, r.stderr
     assert members(target) == old
     r = segc(root, "run", ".", "--as-of", AS_OF)
     assert r.returncode == 0, r.stderr
@@ -192,17 +199,8 @@ def test_terminated_connection_while_staging(tmp_path, request):
     assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
     old = members(target)
     ns = target["schema"]
-    run, holder = _pg_run_blocked(root, target, f'LOCK TABLE "{ns}"."events" IN ACCESS EXCLUSIVE MODE')
-    try:
-        pid = _backend_waiting(target["dsn"], "CREATE TABLE%", time.time() + 60)
-        assert pid, run.communicate(timeout=60)
-        with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
-            admin.query(f"SELECT pg_terminate_backend({int(pid)})")
-        out, err = run.communicate(timeout=60)
-    finally:
-        holder.rollback()
-        holder.close()
-    assert_clean_error(subprocess.CompletedProcess(run.args, run.returncode, out, err), "segment 's0' failed")
+    r = _terminated_while_waiting(root, target, f'LOCK TABLE "{ns}"."events" IN ACCESS EXCLUSIVE MODE', "CREATE TABLE%")
+    assert_clean_error(r, "segment 's0' failed")
     assert members(target) == old
     assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
 
