@@ -769,9 +769,11 @@ def test_pre_commit_hook():
     assert hook["entry"] == "segc validate" and hook["language"] == "python" and hook["pass_filenames"] is False
     files = re.compile(hook["files"])  # pre-commit matches with re.search on the staged paths
     for path in ("segc.yml", "specs/a.yml", "specs/lifecycle/new.yaml", "targets/local.yml", "analytics/segc.yml",
-                 "analytics/specs/x/y.yml"):
+                 "analytics/specs/x/y.yml", "tests/definitions/churned.yml", "tests/power_buyers.yaml",
+                 "analytics/tests/x/lifecycle.yml"):
         assert files.search(path), path
-    for path in ("README.md", "specs/notes.md", "other.yml", "src/specs.py", "mysegc.yml"):
+    for path in ("README.md", "specs/notes.md", "other.yml", "src/specs.py", "mysegc.yml", "tests/test_x.py",
+                 "mytests/a.yml"):
         assert not files.search(path), path
 
 
