@@ -418,7 +418,10 @@ def _beh(value, key="login", **kw):
     ({"type": "person", "key": "email", "operator": "icontains_multi", "value": ["a", "b"]},
      "email icontains 'a' or email icontains 'b'"),
     ({"type": "person", "key": "email", "operator": "exact", "value": 2134}, "email = '2134'"),
+    # a quarter is a fixed 13 weeks in PostHog (posthog/utils.py relative_date_parse: weeks = 13 * n), not a
+    # calendar length like -3m and -1y, which are refused: 13w is PostHog's own meaning
     ({"type": "person", "key": "signed_up_at", "operator": "is_date_after", "value": "-1q"}, "signed_up_at > ago(13w)"),
+    ({"type": "person", "key": "signed_up_at", "operator": "is_date_before", "value": "-2q"}, "signed_up_at < ago(26w)"),
     ({"type": "person", "key": "email", "operator": "is_set", "negation": True}, "email is null"),
     ({"type": "AND", "values": [{"type": "person", "key": "country", "operator": "exact", "value": ["US", "CA"],
                                  "negation": True}]}, "country not in ('US', 'CA')"),
