@@ -541,6 +541,32 @@ def test_export_csv_and_parquet(make_project, dialect, tmp_path):
     assert not (p.root / "nobody.csv").exists()
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_export_files_get_the_umask_mode_and_are_replaced_whole(make_project, umask):
+    """CSV and Parquet exports get the mode any new file gets (0644 under umask 022), not the
+    0600 of a private temporary file, and replace an earlier export by a rename (no partial
+    file, no temporary left beside it)."""
+    p = make_project(("duckdb",))
+    (p.root / "big_buyers.csv").write_text("old\n")
+    old_inode = (p.root / "big_buyers.csv").stat().st_ino
+    previous = os.umask(umask)
+    try:
+        for fmt in ("csv", "parquet"):
+            out = p.root / "out" / f"big_buyers.{fmt}"
+            r = p.segc(*_as_of("export", "big_buyers", "--project", ".", "--format", fmt, "--out", str(out)))
+            assert r.code == 0, r.text
+            assert out.stat().st_mode & 0o777 == 0o666 & ~umask, (fmt, oct(out.stat().st_mode))
+        r = p.segc(*_as_of("export", "big_buyers", "--project", "."))  # over the existing big_buyers.csv
+        assert r.code == 0, r.text
+    finally:
+        os.umask(previous)
+    replaced = p.root / "big_buyers.csv"
+    assert replaced.read_text() == EXPORT_CSV and replaced.stat().st_ino != old_inode  # renamed into place
+    assert replaced.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(f.name for f in (p.root / "out").iterdir()) == ["big_buyers.csv", "big_buyers.parquet"]
+    assert not [f for f in p.root.iterdir() if f.name.startswith(".big_buyers")]
+
+
 # --- credentials ------------------------------------------------------------------------------
 
 
