@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from . import ir
-from .diagnostics import Diagnostic, Span, did_you_mean, sort_key
+from .diagnostics import Diagnostic, Span, a_kind, did_you_mean, sort_key
 from .loader.located import Y
 from .loader.project import Definition, Model, Project
 from .parser import ExpressionError, parse_expression
@@ -801,7 +801,7 @@ def _require_segment(name: str, span: Span, kinds: dict[str, str], diags, owner:
         segs = [n for n, k in kinds.items() if k == "segment"]
         diags.append(Diagnostic("SEG303", f"unknown segment '{name}'", span, hint=did_you_mean(name, segs)))
     else:
-        diags.append(Diagnostic("SEG303", f"'{name}' is a {kind}, not a segment", span))
+        diags.append(Diagnostic("SEG303", f"'{name}' is {a_kind(kind)}, not a segment", span))
     return False
 
 
@@ -816,7 +816,7 @@ def _check_graph(project: Project, kinds, refs, diags, result: CheckResult) -> N
                 diags.append(Diagnostic("SEG303", f"unknown segment '{ref}'", span, hint=did_you_mean(ref, segs)))
                 result.failed[name] = "errors"
             elif kinds[ref] != "segment":
-                diags.append(Diagnostic("SEG303", f"'{ref}' is a {kinds[ref]}, not a segment", span))
+                diags.append(Diagnostic("SEG303", f"'{ref}' is {a_kind(kinds[ref])}, not a segment", span))
                 result.failed[name] = "errors"
     # cycles among segments: iterative DFS, report each cycle once, at its first edge
     seg_edges = {n: [(r, s) for r, s in deps if kinds.get(r) == "segment"] for n, deps in refs.items() if kinds.get(n) == "segment"}

@@ -139,6 +139,11 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean '{best[0]}'?" if best else None
 
 
+def a_kind(kind: str) -> str:
+    """A definition kind or dialect with its article: 'a segment', 'an insight'."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
+
+
 def sort_key(d: Diagnostic) -> tuple:
     s = d.span
     return (s.path, s.line, s.col, d.code) if s else ("", 0, 0, d.code)

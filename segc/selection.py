@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 from . import ast as A
 from .checker import CheckResult, parse_field
-from .diagnostics import Diagnostic, SegcError, did_you_mean
+from .diagnostics import Diagnostic, SegcError, a_kind, did_you_mean
 from .loader.project import Definition
 
 METHODS = ("tag", "path", "kind")
@@ -227,7 +227,7 @@ def select(result: CheckResult, select: Sequence[str] | None = None, exclude: Se
         if sel.method == "name" and not sel.upstream and not sel.downstream:
             d = next((x for x in graph.definitions if x.name == sel.value), None)
             if d is not None and d.kind not in kinds:
-                problems.append(Diagnostic("SEG303", f"--select: '{d.name}' is a {d.kind}, not {_one_of(kinds)}"
+                problems.append(Diagnostic("SEG303", f"--select: '{d.name}' is {a_kind(d.kind)}, not {_one_of(kinds)}"
                                            + (f"; +{d.name} selects the segments it uses" if "segment" in kinds else ""), None))
     chosen: set[str] = set()
     for sel in inc:
@@ -247,5 +247,5 @@ def select(result: CheckResult, select: Sequence[str] | None = None, exclude: Se
 
 
 def _one_of(kinds: Sequence[str]) -> str:
-    words = [f"a {k}" for k in kinds]
+    words = [a_kind(k) for k in kinds]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from . import ast as A
-from .diagnostics import Diagnostic, SegcError, Span, did_you_mean, render_text
+from .diagnostics import Diagnostic, SegcError, Span, a_kind, did_you_mean, render_text
 from .loader.located import Y
 from .loader.project import Model, Project
 from .parser import ExpressionError, parse_expression
@@ -127,7 +127,7 @@ def collect_tests(project: Project, diags: list[Diagnostic]) -> list[UnitTest]:
             diags.append(Diagnostic("SEG343", f"test: unknown definition '{f.definition}'", f.name_span, hint=did_you_mean(f.definition, testable)))
             continue
         if kind not in TESTABLE:
-            diags.append(Diagnostic("SEG343", f"'{f.definition}' is a {kind}, which has no tests of its own: test its segments", f.name_span))
+            diags.append(Diagnostic("SEG343", f"'{f.definition}' is {a_kind(kind)}, which has no tests of its own: test its segments", f.name_span))
             continue
         body = f.body
         c.clean = True

@@ -520,6 +520,23 @@ def test_html_report_draws_each_kind(cli_project, tmp_path):
     assert html.count('class="cell') == 7 and html.count('class="cell partial"') == 2  # retention heatmap
 
 
+def test_an_insight_is_named_with_its_article(cli_project, tmp_path):
+    """Where a cohort or insight stands where a segment or partition is needed, the message says
+    "an insight", "a cohort" (it said "a insight")."""
+    runner = CliRunner()
+    r = runner.invoke(main, ["history", "t_daily", "--project", str(cli_project)])
+    assert r.exit_code == 1 and "Error: SEG303 't_daily' is an insight, not a segment or partition" in r.stderr, r.output
+    r = runner.invoke(main, ["migrate", str(cli_project), "--partition", "f_plan", "--from", "2026-03-01"])
+    assert r.exit_code == 1 and "Error: SEG303 --partition: 'f_plan' is an insight, not a partition" in r.stderr, r.output
+    r = runner.invoke(main, ["overlap", str(cli_project), "--select", "t_daily"])
+    assert r.exit_code == 1 and "--select: 't_daily' is an insight, not a segment" in r.output, r.output
+    (cli_project / "specs" / "uses_insight.yml").write_text("partition: uses_insight\nsegments: [us, t_daily, c_weekly]\n")
+    r = runner.invoke(main, ["validate", str(cli_project)])
+    assert r.exit_code == 1
+    assert "SEG303 't_daily' is an insight, not a segment" in r.output and "SEG303 'c_weekly' is a cohort, not a segment" in r.output
+    assert " a insight" not in r.output
+
+
 def test_text_csv_json_render_nulls_and_times():
     from segc.compiler.analytics import AnalyticsQuery, Column
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..compiler import history_select, migrate_select, to_sql
 from ..compiler.builder import MASK_BITS
-from ..diagnostics import Diagnostic, SegcError, did_you_mean
+from ..diagnostics import Diagnostic, SegcError, a_kind, did_you_mean
 from ..engines import EngineError
 
 INTERVALS = ("day", "week", "month")
@@ -83,7 +83,7 @@ def segment_names(result, names: list[str]) -> list[str]:
         else:
             usable = [x.name for x in result.project.definitions if x.kind in ("segment", "partition")]
             hint = did_you_mean(n, usable)
-            what = f"'{n}' is a {kind}, not a segment or partition" if kind else f"no segment named '{n}'"
+            what = f"'{n}' is {a_kind(kind)}, not a segment or partition" if kind else f"no segment named '{n}'"
             problems.append(Diagnostic("SEG303", what + (f"; {hint}" if hint and not kind else ""), None))
     if problems:
         raise SegcError(problems)
@@ -100,7 +100,7 @@ def partition_segments(result, name: str) -> list[str]:
         return [name]  # it has errors: the caller refuses it with them
     partitions = [x.name for x in result.project.definitions if x.kind == "partition"]
     hint = did_you_mean(name, partitions)
-    what = f"'{name}' is a {written.kind}, not a partition" if written is not None else f"no partition named '{name}'"
+    what = f"'{name}' is {a_kind(written.kind)}, not a partition" if written is not None else f"no partition named '{name}'"
     tail = f"; {hint}" if hint else (f" (partitions: {', '.join(partitions)})" if partitions else " (the project has no partition)")
     raise SegcError(Diagnostic("SEG303", f"--partition: {what}{tail}", None))
 
@@ -148,7 +148,7 @@ def history_points(now: dt.datetime, interval: str, range_seconds: int) -> list[
         points.append(Point(_floor(b - dt.timedelta(microseconds=1), interval), b, b, False))
         b = _next(b, interval)
         if len(points) > MAX_POINTS:
-            raise SegcError(Diagnostic("SEG107", f"a {interval}ly history over {range_seconds // 86400} days has more than "
+            raise SegcError(Diagnostic("SEG107", f"a {_ADVERB[interval]} history over {range_seconds // 86400} days has more than "
                                                  f"{MAX_POINTS} points: choose a longer --interval or a shorter --range", None))
     if not points or points[-1].at != now:
         s = _floor(now, interval)
