@@ -82,7 +82,10 @@ def validation_summary(result: "CheckResult") -> str:
     n_err = len(result.errors)
     n_def = len(result.project.definitions)
     blocked = sum(1 for v in result.failed.values() if v.startswith("blocked"))
+    n_warn = sum(1 for d in result.diagnostics if d.severity == "warning")
     summary = f"{n_def} definition{'s' if n_def != 1 else ''} checked: {n_err} error{'s' if n_err != 1 else ''}"
+    if n_warn:  # as the github format counts them; a clean project's line stays short
+        summary += f", {n_warn} warning{'s' if n_warn != 1 else ''}"
     if blocked:
         summary += f", {blocked} blocked by errors in what they depend on"
     return summary

@@ -159,8 +159,12 @@ def test_validate_exit_codes_and_strict(tmp_path):
     assert r.exit_code == 0, r.output
     assert "SEG600 warning: `age > 30 and age < 20` is never true" in r.stdout
     assert "SEG603 warning: segment 'c00' can never have members" in r.stdout
+    assert r.stdout.rstrip("\n").splitlines()[-1] == "4 definitions checked: 0 errors, 2 warnings"  # as --format github counts
+    r = runner.invoke(main, ["validate", str(tmp_path), "--format", "github"])
+    assert r.stdout.rstrip("\n").splitlines()[-1] == "segc: 0 errors, 2 warnings"
     r = runner.invoke(main, ["validate", str(tmp_path), "--strict"])
     assert r.exit_code == 1
+    assert r.stdout.rstrip("\n").splitlines()[-1] == "4 definitions checked: 0 errors, 2 warnings", r.stdout  # the warnings fail the run
     r = runner.invoke(main, ["validate", str(tmp_path), "--format", "json"])
     doc = json.loads(r.stdout)
     assert doc["errors"] == 0 and doc["warnings"] == 2 and r.exit_code == 0
