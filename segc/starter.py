@@ -95,8 +95,10 @@ expect:
 """,
     "specs/lifecycle/new.yml": """\
 segment: new
-description: Signed up in the last 14 days.
-where: signed_up_at >= ago(14d) or first_time(signup) >= ago(14d)
+description: >
+  Signed up in the last 14 days. The sign-up date is bounded by now() too: as of an earlier
+  instant (segc history, segc migrate), a person who signs up later is not new yet.
+where: (signed_up_at >= ago(14d) and signed_up_at < now()) or first_time(signup) >= ago(14d)
 tags: [lifecycle]
 """,
     "specs/lifecycle/active.yml": """\

@@ -34,7 +34,7 @@ from test_overlap_html import chromium, read_png
 
 from segc import api
 from segc.cli import main
-from segc.compiler import masks_select, to_sql
+from segc.compiler import masks_select, segment_sql, to_sql
 from segc.engines import connect
 from segc.runner import timeline
 from segc.runner.overlap import from_mask_rows
@@ -298,11 +298,12 @@ def demo(shared_engines):
     model = result.project.model
     persons, events, pcols, ecols = demo_data.generate(persons=300, events_target=20_000)
     load(shared_engines, [(model.persons.table, pcols, persons), (model.events.table, ecols, events)])
-    return result, demo_data.DEMO_AS_OF
+    signed_up = {r[0]: r[[c for c, _ in pcols].index("signed_up_at")] for r in persons}
+    return result, demo_data.DEMO_AS_OF, signed_up
 
 
 def test_demo_lifecycle_migration(shared_engines, demo):
-    result, as_of = demo
+    result, as_of, _ = demo
     stages = list(result.definitions["lifecycle"].segments)
     t1 = T(2026, 10, 1)
     got = {d: timeline.run_migration(shared_engines[d], result.project.model, result.segments(), stages, t1, as_of, "lifecycle")
@@ -324,7 +325,7 @@ def test_demo_lifecycle_migration(shared_engines, demo):
 
 
 def test_demo_lifecycle_history(shared_engines, demo):
-    result, as_of = demo
+    result, as_of, _ = demo
     stages = list(result.definitions["lifecycle"].segments)
     points = timeline.history_points(as_of, "week", timeline.parse_duration("90d"))
     got = {d: timeline.run_history(shared_engines[d], result.project.model, result.segments(), stages, points, "week", "90d", as_of)
@@ -339,6 +340,46 @@ def test_demo_lifecycle_history(shared_engines, demo):
     sql = to_sql(masks_select(result.project.model, result.segments(), stages, "postgres", at), "postgres", pretty=False)
     alone = from_mask_rows(stages, shared_engines["postgres"].query(sql))
     assert {s: h.sizes[s][5] for s in stages} == alone.sizes
+
+
+def test_demo_new_is_bounded_by_now_at_every_instant(shared_engines, demo):
+    """Person properties are not historized: as of an earlier instant, a person whose sign-up
+    is still to come is not `new` (issue 8: 3,167 of 5,000 were "new" on 2026-08-03, and
+    new -> new over 31 days was 682 with a 14-day window)."""
+    result, as_of, signed_up = demo
+    model, segments = result.project.model, result.segments()
+    stages = list(result.definitions["lifecycle"].segments)
+    for t1 in (T(2026, 10, 1), as_of - dt.timedelta(days=15)):  # more than 14 days apart: nobody stays new
+        for d in DIALECTS:
+            m = timeline.run_migration(shared_engines[d], model, segments, stages, t1, as_of, "lifecycle")
+            assert m.counts[("new", "new")] == 0 and m.at_t1["new"] > 0, (d, t1)
+            assert m.at_t1["none"] == m.at_t2["none"] == 0 and not m.overlapping, (d, t1)  # still complete and disjoint
+    m = timeline.run_migration(shared_engines["duckdb"], model, segments, stages, as_of - dt.timedelta(days=7), as_of, "lifecycle")
+    assert m.counts[("new", "new")] > 0  # within 14 days some stay new: the check above is not empty by construction
+    for at in (T(2026, 8, 3), T(2026, 10, 1)):
+        later = {p for p, t in signed_up.items() if t is not None and t >= at}
+        assert len(later) > 50, at  # the demo's sign-ups are spread over its 90 days
+        recent = {p for p, t in signed_up.items() if t is not None and at - dt.timedelta(days=14) <= t < at}
+        for d in DIALECTS:
+            sql = segment_sql(model, segments, "new", d, at, pretty=False)
+            new = {r[0] for r in shared_engines[d].query(sql)}
+            assert not new & later, (d, at, sorted(new & later)[:5])
+            assert recent <= new, (d, at)
+            churned = {r[0] for r in shared_engines[d].query(segment_sql(model, segments, "churned", d, at, pretty=False))}
+            assert later <= churned, (d, at)  # no event yet, in no other stage: the partition stays complete
+
+
+def test_segc_init_new_is_bounded_by_now(tmp_path):
+    """The starter project of `segc init` has the same `new` (its sample data ends now)."""
+    root = tmp_path / "started"
+    assert CliRunner().invoke(main, ["init", str(root)]).exit_code == 0
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    t1 = timeline.iso(now - dt.timedelta(days=31))
+    code, out, err = segc("migrate", str(root), "--partition", "lifecycle", "--from", t1, "--to", timeline.iso(now), "--format", "json")
+    assert code == 0, err
+    cells = {(c["from"], c["to"]): c["persons"] for c in json.loads(out)["cells"]}
+    assert cells[("new", "new")] == 0 and cells[("dormant", "new")] > 0  # sign-ups of the last 31 days were nobody yet at T1
+    assert sum(n for (a, b), n in cells.items() if "none" in (a, b)) == 0
 
 
 # --- the command line ----------------------------------------------------------------------------------------

@@ -19,7 +19,10 @@ WITH "segc_a" AS (
 ), "segc_flags0" AS (
   SELECT
     "p"."person_id" AS "segc_pid",
-    COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
+    (
+      COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
+      AND COALESCE("p"."signed_up_at" < CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
+    )
     OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE) AS "new"
   FROM "persons" AS "p"
   LEFT JOIN "segc_a" AS "segc_a"

@@ -1,6 +1,6 @@
 -- segment new, compiled by segc from specs/lifecycle/new.yml
 -- dialect: clickhouse; as of: 2026-11-01T00:00:00Z
--- Signed up in the last 14 days, by the signed_up_at property or, where that is missing, by the signup event. First stage of the lifecycle partition: every later stage starts with `not segment(new)`, so nobody new is in another stage.
+-- Signed up in the last 14 days, by the signed_up_at property or, where that is missing, by the signup event. First stage of the lifecycle partition: every later stage starts with `not segment(new)`, so nobody new is in another stage. The sign-up date is bounded by now() too: as of an earlier instant, a person who signs up later is not new yet.
 WITH "segc_a" AS (
   SELECT
     "e"."person_id" AS "segc_pid",
@@ -17,6 +17,9 @@ FROM "persons" AS "p"
 LEFT JOIN "segc_a" AS "segc_a"
   ON "segc_a"."segc_pid" = "p"."person_id"
 WHERE
-  COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
+  (
+    COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
+    AND COALESCE("p"."signed_up_at" < CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
+  )
   OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS DateTime64(6, 'UTC')), FALSE)
 SETTINGS join_use_nulls = 1;

@@ -1,6 +1,6 @@
 -- segment churned, compiled by segc from specs/lifecycle/churned.yml
 -- dialect: duckdb; as of: 2026-11-01T00:00:00Z
--- Everyone in no other lifecycle stage: not new and no activity in the last 60 days, including persons who never had an event and persons without a sign-up date. As the complement of the union of the other four stages, it makes the lifecycle partition complete; with the `not segment(...)` chain of the other stages, the five are disjoint.
+-- Everyone in no other lifecycle stage: not new and no activity in the last 60 days, including persons who never had an event, persons without a sign-up date and, as of an instant before their sign-up, persons who had not signed up yet. As the complement of the union of the other four stages, it makes the lifecycle partition complete; with the `not segment(...)` chain of the other stages, the five are disjoint.
 WITH "segc_a" AS (
   SELECT
     "e"."person_id" AS "segc_pid",
@@ -24,7 +24,10 @@ WITH "segc_a" AS (
 ), "segc_flags0" AS (
   SELECT
     "p"."person_id" AS "segc_pid",
-    COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+    (
+      COALESCE("p"."signed_up_at" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE)
+      AND COALESCE("p"."signed_up_at" < CAST('2026-11-01 00:00:00' AS TIMESTAMP), FALSE)
+    )
     OR COALESCE("segc_a"."segc_1" >= CAST('2026-10-18 00:00:00' AS TIMESTAMP), FALSE) AS "new"
   FROM "persons" AS "p"
   LEFT JOIN "segc_a" AS "segc_a"
