@@ -7,6 +7,8 @@
 - SEG601  a condition that is always true: `x = 1 or x != 1`, `count(x) >= 0`
 - SEG602  a window that can hold no event: `between ago(7d) and ago(30d)`, `since now()`
 - SEG603  a segment that can never have members (its where is never true)
+- SEG604  an insight's range that its interval does not divide: `within 90d` with
+          `interval: week` (LANGUAGE.md §5's own example, so a warning, not an error)
 
 The meaning is LANGUAGE.md §4's two-valued logic: `=`, `<`, `in`, `between` … are false on a
 missing value and `!=`, `not in`, `not` are their exact complements. So `age > 5 or age <= 5`
@@ -558,6 +560,40 @@ def static_warnings(result) -> list[Diagnostic]:
             never.add(name)
             a.warn("SEG603", f"segment '{name}' can never have members: its where is never true", seg.where.span)
         out.extend(_dedupe(a.warnings))
+    out.extend(range_warnings(result))
+    return out
+
+
+_WEEK = 7 * 86400
+
+
+def range_warnings(result) -> list[Diagnostic]:
+    """SEG604 for each sound weekly insight whose range has a fixed length (`within 90d`,
+    `between ago(90d) and ago(7d)`) that is not a whole number of weeks: its weeks then cover
+    it unevenly, and the first one is cut. A range that is not whole days, and date bounds off an
+    interval start, are errors already (SEG331), so days never get here; a month has no fixed
+    length, so month intervals are left alone."""
+    out = []
+    bodies = {d.name: d.body for d in result.project.definitions if d.kind == "insight"}
+    for name, node in result.definitions.items():
+        if not isinstance(node, ir.Insight) or node.range is None or node.interval != "week" or node.range.start is None:
+            continue
+        ry = bodies[name].get("range") if name in bodies else None
+        a = Analysis({}, {}, lambda span: None, node.path)
+        start = a.time_const(node.range.start)
+        end = a.time_const(node.range.end) if node.range.end is not None else Const(0.0, "timestamp", "now")
+        if ry is None or start is None or end is None or start.clock != end.clock:
+            continue
+        length = int(end.value - start.value)
+        if length <= 0 or length % 86400 or length % _WEEK == 0:
+            continue
+        weeks, days = divmod(length // 86400, 7)
+        out.append(Diagnostic(
+            "SEG604", f"a range of {length // 86400}d does not divide into weeks "
+                      + (f"({weeks}w {days}d)" if weeks else "(it is shorter than one)"),
+            ry.span, severity="warning",
+            hint=f"a range of {weeks + 1}w ({(weeks + 1) * 7}d)" + (f" or {weeks}w ({weeks * 7}d)" if weeks else "")
+                 + " divides into weeks"))
     return out
 
 

@@ -433,21 +433,53 @@ BAD = {
 }
 
 
+# A period that does not divide the range: LANGUAGE.md §5's own example is `within 90d` with
+# `interval: week`, so it is a warning (SEG604) at the range, not an error; the insight still runs.
+WARNED = {
+    "weeks_uneven.yml": ("insight: weeks_uneven\nkind: trend\nseries:\n  views: count(view)\ninterval: week\nrange: within 90d\n",
+                         [("SEG604", 6, 8)]),
+    "weeks_uneven_between.yml": ("insight: weeks_uneven_between\nkind: stickiness\nevent: open\ninterval: week\n"
+                                 "range: between ago(10d) and ago(1d)\n", [("SEG604", 5, 8)]),
+    "weeks_whole.yml": ("insight: weeks_whole\nkind: lifecycle\nevent: login\ninterval: week\nrange: within 13w\n", []),
+    "weeks_whole_days.yml": ("insight: weeks_whole_days\nkind: trend\nseries:\n  views: count(view)\ninterval: week\nrange: since ago(28d)\n", []),
+    "days_any.yml": ("insight: days_any\nkind: trend\nseries:\n  views: count(view)\ninterval: day\nrange: within 90d\n", []),
+    "weeks_of_dates.yml": ("insight: weeks_of_dates\nkind: stickiness\nevent: open\ninterval: week\n"
+                           "range: between date('2026-03-02') and date('2026-03-16')\n", []),
+}
+
+
 def test_each_mistake_is_reported_at_its_place(tmp_path):
     model = layouts("x")["flat"]["model"]
-    root = write_project(tmp_path / "bad", model, {}, {f"specs/{name}": text for name, (text, _) in BAD.items()})
+    files = {name: text for name, (text, _) in {**BAD, **WARNED}.items()}
+    root = write_project(tmp_path / "bad", model, {}, {f"specs/{name}": text for name, text in files.items()})
     result = api.validate(root)
-    got = {}
-    for d in result.errors:
-        got.setdefault(Path(d.span.path).name, []).append((d.code, d.span.line, d.span.col))
+    got, warned = {}, {}
+    for d in result.diagnostics:
+        into = got if d.severity == "error" else warned
+        into.setdefault(Path(d.span.path).name, []).append((d.code, d.span.line, d.span.col))
     problems = []
     for name, (text, expected) in BAD.items():
         if sorted(got.get(name, [])) != sorted(expected):
             problems.append(f"{name}: expected {expected}, got {got.get(name)}")
         assert Path(name).stem in result.failed, name
-    assert not problems, "\n".join(problems) + "\n\n" + "\n".join(d.headline() for d in result.errors)
-    # and the sound definitions next to them are unaffected
-    assert set(result.definitions) == set(SEGMENTS)
+    for name, (text, expected) in WARNED.items():
+        if warned.get(name, []) != expected or name in got:
+            problems.append(f"{name}: expected the warnings {expected}, got {warned.get(name)} and the errors {got.get(name)}")
+    assert not problems, "\n".join(problems) + "\n\n" + "\n".join(d.headline() for d in result.diagnostics)
+    assert set(warned) <= set(WARNED)  # no mistake above is also warned about
+    # and the sound definitions next to them are unaffected; warned ones are sound
+    assert set(result.definitions) == set(SEGMENTS) | {Path(n).stem for n in WARNED}
+
+
+def test_a_range_that_weeks_do_not_divide_is_a_warning_at_the_range(tmp_path):
+    model = layouts("x")["flat"]["model"]
+    root = write_project(tmp_path / "warned", model, {}, {"specs/weeks_uneven.yml": WARNED["weeks_uneven.yml"][0]})
+    r = CliRunner().invoke(main, ["validate", str(root)])
+    assert r.exit_code == 0, r.output
+    assert "specs/weeks_uneven.yml:6:8: SEG604 warning: a range of 90d does not divide into weeks (12w 6d)" in r.output
+    assert "  range: within 90d\n         ^~~~~~~~~~\n  hint: a range of 13w (91d) or 12w (84d) divides into weeks" in r.output
+    r = CliRunner().invoke(main, ["validate", str(root), "--strict"])
+    assert r.exit_code == 1 and "SEG604" in r.output
 
 
 def test_diagnostic_text_points_into_the_file(tmp_path):
