@@ -119,8 +119,11 @@ def compile_project(
     out_dir = Path(out) if out is not None else Path(project_dir) / "target" / "compiled"
     segments = result.segments()
     model = result.project.model
-    jobs = [(dialect, name) for dialect in dialects for name in names
-            if name in segments or (name in result.definitions and result.definitions[name].kind in ANALYTICS)]
+    # a segment is one job for every dialect (its texts are printed from one tree); a cohort or
+    # an insight is one job per dialect
+    jobs = [(dialects, name) for name in names if name in segments]
+    jobs += [((dialect,), name) for dialect in dialects for name in names
+             if name not in segments and name in result.definitions and result.definitions[name].kind in ANALYTICS]
     _COMPILE_STATE.update(model=model, segments=segments, result=result, as_of=as_of, out=out_dir)
     for dialect in dialects:
         (out_dir / dialect).mkdir(parents=True, exist_ok=True)
@@ -130,11 +133,12 @@ def compile_project(
             _compile_jobs(jobs, workers)
     finally:
         _COMPILE_STATE.clear()
-    return result, [out_dir / dialect / f"{name}.sql" for dialect, name in jobs]
+    return result, [out_dir / dialect / f"{name}.sql" for dialect in dialects for name in names
+                    if name in segments or (name in result.definitions and result.definitions[name].kind in ANALYTICS)]
 
 
-def _compile_jobs(jobs: list[tuple[str, str]], workers: int) -> None:
-    if len(jobs) >= 400 and workers > 1 and "fork" in _mp_methods():
+def _compile_jobs(jobs: list[tuple[tuple[str, ...], str]], workers: int) -> None:
+    if sum(len(d) for d, _ in jobs) >= 400 and workers > 1 and "fork" in _mp_methods():
         # sqlglot builds and prints trees in Python: spread large projects over the cores;
         # each worker writes its own files
         import multiprocessing
@@ -157,20 +161,21 @@ def _mp_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
 
 
-def _compile_one(job: tuple[str, str]) -> None:
-    from .compiler import segment_file
+def _compile_one(job: tuple[tuple[str, ...], str]) -> None:
+    from .compiler import segment_files
     from .compiler.analytics import analytics_file
     from .loader.files import write_text
 
-    dialect, name = job
+    dialects, name = job
     st = _COMPILE_STATE
     result, segments, model, as_of = st["result"], st["segments"], st["model"], st["as_of"]
     if name in segments:
-        text = segment_file(model, segments[name], segments, dialect, as_of)
+        texts = segment_files(model, segments[name], segments, dialects, as_of)
     else:
         d = result.definitions[name]
-        text = analytics_file(model, d, segments, dialect, as_of, step_labels(result, d))
-    write_text(st["out"] / dialect / f"{name}.sql", text)
+        texts = {dialect: analytics_file(model, d, segments, dialect, as_of, step_labels(result, d)) for dialect in dialects}
+    for dialect, text in texts.items():
+        write_text(st["out"] / dialect / f"{name}.sql", text)
 
 
 def _needed(result: CheckResult, names: list[str]) -> None:

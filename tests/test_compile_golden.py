@@ -42,6 +42,16 @@ def test_golden_sql(demo, dialect, name, request, tmp_path):
     assert got == golden.read_text(encoding="utf-8")
 
 
+def test_compiling_every_dialect_at_once_gives_the_goldens(demo, tmp_path):
+    """`--dialect all` prints the three texts of a segment from one tree (AllEngines); the
+    goldens above are compiled one dialect at a time."""
+    _, files = api.compile_project(ROOT, DIALECTS, api.parse_as_of(AS_OF), _segment_names(), tmp_path, result=demo)
+    assert len(files) == 3 * len(_segment_names())
+    differ = [f"{f.parent.name}/{f.name}" for f in files
+              if f.read_text(encoding="utf-8") != (GOLDEN / f.parent.name / f.name).read_text(encoding="utf-8")]
+    assert not differ
+
+
 def test_no_stale_goldens(demo):
     names = set(_segment_names())
     for dialect in DIALECTS:

@@ -6,7 +6,7 @@ import datetime as dt
 from .. import ir
 from ..loader.project import Model
 from .builder import QueryBuilder, masks_by_instant, membership_masks, transitions
-from .dialects import DIALECTS, ENGINES
+from .dialects import DIALECTS, ENGINES, AllEngines
 
 
 def as_of_text(as_of: dt.datetime | None) -> str:
@@ -60,15 +60,34 @@ def flags_sql(model: Model, segments: dict[str, ir.Segment], names: list[str], d
     return to_sql(flags_select(model, segments, names, dialect, as_of), dialect, pretty)
 
 
-def segment_file(model: Model, segment: ir.Segment, segments: dict[str, ir.Segment], dialect: str, as_of: dt.datetime | None) -> str:
-    """The text of target/compiled/<dialect>/<name>.sql: a header comment, then one SELECT."""
+def _file_header(segment: ir.Segment, dialect: str, as_of: dt.datetime | None) -> str:
     header = (
         f"-- segment {segment.name}, compiled by segc from {segment.path}\n"
         f"-- dialect: {dialect}; as of: {as_of_text(as_of)}\n"
     )
     if segment.description:
         header += "-- " + " ".join(segment.description.split()) + "\n"
-    return header + segment_sql(model, segments, segment.name, dialect, as_of) + ";\n"
+    return header
 
 
-__all__ = ["DIALECTS", "segment_sql", "flags_sql", "segment_file", "segment_select", "flags_select", "as_of_text", "to_sql"]
+def segment_file(model: Model, segment: ir.Segment, segments: dict[str, ir.Segment], dialect: str, as_of: dt.datetime | None) -> str:
+    """The text of target/compiled/<dialect>/<name>.sql: a header comment, then one SELECT."""
+    return _file_header(segment, dialect, as_of) + segment_sql(model, segments, segment.name, dialect, as_of) + ";\n"
+
+
+def segment_files(model: Model, segment: ir.Segment, segments: dict[str, ir.Segment], dialects: tuple[str, ...],
+                  as_of: dt.datetime | None) -> dict[str, str]:
+    """segment_file for each of `dialects`, printed from one tree (see AllEngines): the same
+    texts, for about a third of the building."""
+    if len(dialects) == 1:
+        return {dialects[0]: segment_file(model, segment, segments, dialects[0], as_of)}
+    engine = AllEngines()
+    tree = QueryBuilder(model, segments, engine, as_of).members(segment.name)
+    texts = {}
+    for dialect in dialects:
+        engine.for_dialect(tree, dialect)
+        texts[dialect] = _file_header(segment, dialect, as_of) + to_sql(tree, dialect) + ";\n"
+    return texts
+
+
+__all__ = ["DIALECTS", "segment_sql", "flags_sql", "segment_file", "segment_files", "segment_select", "flags_select", "as_of_text", "to_sql"]

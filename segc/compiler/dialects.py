@@ -153,3 +153,142 @@ class ClickHouse(Engine):
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (DuckDB(), Postgres(), ClickHouse())}
 DIALECTS = tuple(ENGINES)
+
+
+# -- one tree for every engine ------------------------------------------------------------------
+_EXPRESSION_ARG = object()  # stands for a tree argument in the keys of _GROUPS
+# (method, its non-tree arguments) -> the dialects, grouped by equal results; learnt on first use
+_GROUPS: dict[tuple, tuple[tuple[str, ...], ...]] = {}
+
+
+class _Site(dict):
+    """The meta of a node where the engines differ: which site, and which dialects the node is
+    the variant of. Never changed once made, so copies of the tree share it (sqlglot deep-copies
+    meta with copy.deepcopy, which costs more than the rest of a small node's copy)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class AllEngines(Engine):
+    """Builds one tree that every engine's text is printed from, instead of one tree per engine:
+    building is most of compiling, and the engines differ in a few nodes.
+
+    Each call of an Engine method asks every engine. Where their results differ, the first
+    engine's result goes into the tree with the others kept beside it, and its meta marks it as
+    a site; `for_dialect` swaps every site (copies included) for the variant of the dialect
+    about to be printed. Which engines agree is learnt once per method and non-tree arguments,
+    by comparing their results: nothing here knows which engine overrides what (an Engine method
+    must therefore depend on its tree arguments only as parts to place, never on what they hold;
+    none looks into them). `finish` is applied by `for_dialect`, to the root, for the dialect
+    printed. tests/test_compile_all_engines.py compares the texts with trees built per engine.
+
+    One instance per tree."""
+
+    name = "all"
+
+    def __init__(self) -> None:
+        self.variants: list[dict[str, exp.Expression]] = []
+        self._sites: list[list] | None = None  # the outermost sites of the tree (see _sites_within)
+        self._dialect = DIALECTS[0]  # what the tree is now: built with the first group's variants
+        self._finished: dict[str, object] = {}
+
+    def _across(self, method: str, *args):
+        key = (method, *(_EXPRESSION_ARG if isinstance(a, exp.Expression) else a for a in args))
+        groups = _GROUPS.get(key)
+        if groups is None:
+            results = {d: getattr(e, method)(*_copies(args)) for d, e in ENGINES.items()}
+            found: list[list[str]] = []
+            for d, r in results.items():
+                same = next((g for g in found if results[g[0]] == r), None)
+                if same is None:
+                    found.append([d])
+                else:
+                    same.append(d)
+            groups = _GROUPS[key] = tuple(tuple(g) for g in found)
+        if len(groups) == 1:
+            return getattr(ENGINES[groups[0][0]], method)(*args)
+        site = len(self.variants)
+        variants: dict[str, exp.Expression] = {}
+        for i, group in enumerate(groups):
+            node = getattr(ENGINES[group[0]], method)(*(args if i == 0 else _copies(args)))
+            node._meta = _Site(node._meta or {}, segc_site=site, segc_for=group)
+            variants.update(dict.fromkeys(group, node))
+        self.variants.append(variants)
+        return variants[groups[0][0]]
+
+    def finish(self, select: exp.Select) -> exp.Select:
+        return select
+
+    def for_dialect(self, tree: exp.Expression, dialect: str) -> None:
+        """Make `tree` (built by this engine) the tree of `dialect`, in place: every site holds
+        that dialect's variant, and the root is finished for it (what the previous dialect's
+        finish set is put back first).
+
+        Sites are found by following args, never parent links, and swapped through their holder:
+        sqlglot's generators, printing with copy=False, rebuild some nodes around our children
+        (StrPosition on every engine, IntDiv on ClickHouse, IF on PostgreSQL), which leaves the
+        children's parent links pointing into the printed text's temporary nodes."""
+        if dialect != self._dialect:
+            if self._sites is None:  # one walk of the whole tree; later only the sites' own
+                self._sites = _sites_within(tree)
+            if not all(self._swap(site, dialect) for site in self._sites):
+                # a holder no longer holds its site (no generator we know of does this): walk
+                # again; fresh from a walk, every holder holds its site
+                self._sites = _sites_within(tree)
+                for site in self._sites:
+                    self._swap(site, dialect)
+            self._dialect = dialect
+        for arg, value in self._finished.items():
+            tree.set(arg, value)
+        before = dict(tree.args)
+        ENGINES[dialect].finish(tree)
+        self._finished = {k: before.get(k) for k, v in tree.args.items() if before.get(k) is not v}
+
+    def _swap(self, site: list, dialect: str) -> bool:
+        """site: [holder, arg, index, node, sites within node]. False when the holder no longer
+        holds the node."""
+        holder, arg, index, node, within = site
+        held = holder.args.get(arg)
+        if (held if index is None else held[index] if type(held) is list and index < len(held) else None) is not node:
+            return False
+        if dialect not in node._meta["segc_for"]:
+            node = fresh(self.variants[node._meta["segc_site"]][dialect])
+            holder.set(arg, node, index)
+            site[3], site[4] = node, within = node, _sites_within(node)
+        return all(self._swap(s, dialect) for s in within)
+
+
+def _sites_within(root: exp.Expression) -> list[list]:
+    """The outermost sites below root, each as [holder, arg, index, node, the sites within it],
+    found through args (a node held twice is two sites)."""
+    found: list[list] = []
+    stack: list[tuple[exp.Expression, list]] = [(root, found)]
+    while stack:
+        node, into = stack.pop()
+        for arg, value in node.args.items():
+            if type(value) is list:
+                for i, child in enumerate(value):
+                    if isinstance(child, exp.Expression):
+                        _visit(node, arg, i, child, into, stack)
+            elif isinstance(value, exp.Expression):
+                _visit(node, arg, None, value, into, stack)
+    return found
+
+
+def _visit(holder: exp.Expression, arg: str, index: int | None, child: exp.Expression, into: list, stack: list) -> None:
+    if type(child._meta) is _Site:
+        site = [holder, arg, index, child, []]
+        into.append(site)
+        stack.append((child, site[4]))
+    else:
+        stack.append((child, into))
+
+
+def _copies(args: tuple) -> list:
+    return [fresh(a) if isinstance(a, exp.Expression) else a for a in args]
+
+
+for _method in ("timestamp_type", "timestamp_literal", "now", "count_if", "lower", "ends_with", "regex_match",
+                "truncate", "json_property", "cast_type"):
+    setattr(AllEngines, _method, lambda self, *args, _m=_method: self._across(_m, *args))
