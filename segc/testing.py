@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import math
 import re
@@ -501,20 +502,35 @@ def _json_value(v: Any) -> Any:
 
 def isolated_model(model: Model, namespace: str | None) -> Model:
     """The model with its tables moved into `namespace` (schema-qualified names keep their
-    qualifier in the table's name: analytics.persons -> NS.analytics__persons). Without a
+    qualifier in the table's name: analytics.persons -> NS.analytics__persons; past 63 bytes
+    cut, with a digest of the whole name: see _fit). Without a
     namespace (a DuckDB in memory) names stay as written, but for a catalog, which is folded."""
 
     def place(name: str) -> str:
         parts = name.split(".")
         if namespace is None:
-            return name if len(parts) < 3 else f"{parts[0]}__{parts[1]}.{parts[2]}"
-        return f"{namespace}.{'__'.join(parts)}"
+            return name if len(parts) < 3 else f"{parts[0]}__{parts[1]}.{parts[2]}"  # DuckDB: no length limit
+        return f"{namespace}.{_fit('__'.join(parts), name)}"
 
     return dataclasses.replace(
         model,
         persons=dataclasses.replace(model.persons, table=place(model.persons.table)),
         events=dataclasses.replace(model.events, table=place(model.events.table)),
     )
+
+
+_MAX_NAME_BYTES = 63  # PostgreSQL cuts longer identifiers: two names alike in 63 bytes are one table
+
+
+def _fit(joined: str, full: str) -> str:
+    """`joined` (a qualifier and a table name made one name) when it fits in 63 bytes; else its
+    start and a digest of the model's whole table name: schema.persons and schema.events with
+    a long schema must not become the same cut name."""
+    if len(joined.encode("utf-8")) <= _MAX_NAME_BYTES:
+        return joined
+    digest = hashlib.blake2b(full.encode("utf-8"), digest_size=5).hexdigest()
+    head = joined.encode("utf-8")[: _MAX_NAME_BYTES - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{head}_{digest}"
 
 
 class Sandbox:

@@ -176,3 +176,158 @@ def test_keyword_names_materialize(tmp_path, request, pg_dsn, chdb_path):
                     holders[VALUES[1]] | holders[VALUES[2]] | holders[VALUES[2]] | holders[VALUES[3]])
                 assert {r[0] for r in rows} == want, (dialect, m.name)
                 assert m.members == len(want)
+
+
+# --- hostile table names ------------------------------------------------------------------------
+# a double quote, a single quote, a backtick, `--`, `;`, spaces and an emoji in the persons and
+# events tables' names, and in the schema (ClickHouse: database) one of them is qualified with
+HOSTILE = 'a"b\'c`d -- e; f 🎉'
+
+
+def hostile_tables(suffix: str) -> tuple[str, str]:
+    """(persons table, schema-qualified events table); the schema is unique to the test."""
+    return f"persons {HOSTILE}", f"schema {HOSTILE} {suffix}.events {HOSTILE}"
+
+
+def write_hostile_project(root: Path, persons: str, events: str, specs: dict[str, str], tests: dict | None = None) -> None:
+    model = {
+        "name": "hostile_tables",
+        "model": {
+            "persons": {"table": persons, "key": "person_id", "properties": {"country": "string"}},
+            "events": {"table": events, "person": "person_id", "event": "event", "timestamp": "ts",
+                       "properties": {"amount": "number"}},
+        },
+    }
+    (root / "specs").mkdir(parents=True, exist_ok=True)
+    (root / "segc.yml").write_text(yaml.safe_dump(model, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for name, where in specs.items():
+        body = {"segment": name, "where": where, **({"tests": tests[name]} if tests and name in tests else {})}
+        (root / "specs" / f"{name}.yml").write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False),
+                                                     encoding="utf-8")
+
+
+HOSTILE_SPECS = {
+    "us": "country = 'US'",
+    "buyers": "count(purchase within 30d) >= 2",
+    "big_spenders": "sum(purchase.amount within 30d) > 100 and segment(us)",
+    "quiet": "not performed(any within 30d)",
+}
+HOSTILE_PERSONS = [("ann", "US"), ("bob", "US"), ("cy", "DE"), ("dee", None)]
+HOSTILE_EVENTS = [("ann", "purchase", 1, 80.0), ("ann", "purchase", 2, 90.0), ("bob", "purchase", 1, 20.0),
+                  ("cy", "purchase", 1, 500.0), ("cy", "purchase", 3, 1.0), ("cy", "purchase", 40, 1.0),
+                  ("nobody", "purchase", 1, 1000.0), ("bob", "view", 2, None)]
+HOSTILE_MEMBERS = {"us": {"ann", "bob"}, "buyers": {"ann", "cy"}, "big_spenders": {"ann"}, "quiet": {"dee"}}
+
+
+def load_hostile(engine, persons: str, events: str) -> None:
+    engine.create_table(persons, [("person_id", "string"), ("country", "string")], HOSTILE_PERSONS)
+    engine.create_table(events, [("person_id", "string"), ("event", "string"), ("ts", "timestamp"), ("amount", "number")],
+                        [(p, e, AS_OF - dt.timedelta(days=d), a) for p, e, d, a in HOSTILE_EVENTS])
+
+
+def drop_hostile_schema(engine, events: str) -> None:
+    schema = table_name(events).args["db"].copy()
+    if engine.dialect == "clickhouse":
+        engine.execute(f"DROP DATABASE IF EXISTS {schema.sql('clickhouse')} SYNC")
+    else:
+        engine.execute(f"DROP SCHEMA IF EXISTS {schema.sql(engine.dialect)} CASCADE")
+
+
+def test_hostile_table_names_compile_run_and_materialize(tmp_path, request, pg_dsn, chdb_path):
+    """Segments over persons and events tables whose names (and the events table's schema) hold
+    quotes, a backtick, `--`, `;`, spaces and an emoji: compiled one by one and as one flags
+    query, and materialized by `segc run`'s materialize(), on every engine, with exactly the
+    expected members; the tables themselves are untouched."""
+    from segc.engines import connect
+    from segc.runner.materialize import materialize
+
+    for dialect in ("duckdb", "postgres", "clickhouse"):
+        target = request.getfixturevalue(f"{dialect}_target")
+        persons, events = hostile_tables(dialect)
+        root = tmp_path / dialect
+        write_hostile_project(root, persons, events, HOSTILE_SPECS)
+        result = api.validate(root)
+        assert result.ok, "\n".join(d.headline() for d in result.errors)
+        model, segments = result.project.model, result.segments()
+        assert (model.persons.table, model.events.table) == (persons, events)
+        names = sorted(HOSTILE_SPECS)
+        with connect(target) as engine:
+            try:
+                load_hostile(engine, persons, events)
+                for n in names:
+                    got = {r[0] for r in engine.query(segment_sql(model, segments, n, dialect, AS_OF))}
+                    assert got == HOSTILE_MEMBERS[n], (dialect, n, got)
+                rows = engine.query(flags_sql(model, segments, names, dialect, AS_OF))
+                assert {n: {r[0] for r in rows if r[i]} for i, n in enumerate(names, 1)} == HOSTILE_MEMBERS, dialect
+                settings = {**target, "name": dialect}
+                done = materialize(engine, settings, model, segments, names, AS_OF)
+                ns = settings.get("database") if dialect == "clickhouse" else settings.get("schema", "segments")
+                for m in done:
+                    members = {r[0] for r in engine.query(f"SELECT * FROM {table_name(f'{ns}.{m.name}').sql(dialect)}")}
+                    assert members == HOSTILE_MEMBERS[m.name] and m.members == len(members), (dialect, m.name)
+                assert len(engine.query(f"SELECT * FROM {table_name(persons).sql(dialect)}")) == len(HOSTILE_PERSONS)
+                assert len(engine.query(f"SELECT * FROM {table_name(events).sql(dialect)}")) == len(HOSTILE_EVENTS)
+            finally:
+                drop_hostile_schema(engine, events)
+
+
+HOSTILE_UNIT_TESTS = {
+    "big_spenders": [{
+        "name": "spends over 100 in the US",
+        "as_of": "2026-03-01T12:00:00Z",
+        "persons": [{"person_id": "ann", "country": "US"}, {"person_id": "bob", "country": "US"},
+                    {"person_id": "cy", "country": "DE"}],
+        "events": [{"person_id": "ann", "event": "purchase", "ts": "ago(1d)", "amount": 60, "repeat": 2},
+                   {"person_id": "bob", "event": "purchase", "ts": "ago(1d)", "amount": 100},
+                   {"person_id": "cy", "event": "purchase", "ts": "ago(1d)", "amount": 500}],
+        "expect": ["ann"],
+    }],
+}
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "clickhouse", "postgres"])
+def test_hostile_table_names_in_unit_tests(tmp_path, request, dialect):
+    """`segc test` creates the model's tables, named after them, in a throwaway namespace
+    (schema.table becomes NS.schema__table): with hostile names the tests still pass, and a
+    test that expects wrong members still fails."""
+    from segc.testing import run_tests
+
+    persons, events = hostile_tables(dialect)
+    settings = {"duckdb": lambda: {"dialect": "duckdb", "path": ":memory:"},
+                "clickhouse": lambda: {"dialect": "clickhouse", "path": request.getfixturevalue("chdb_path")},
+                "postgres": lambda: {"dialect": "postgres", "dsn": request.getfixturevalue("pg_dsn")}}[dialect]()
+    wrong = [{**HOSTILE_UNIT_TESTS["big_spenders"][0], "name": "expects the wrong members", "expect": ["bob"]}]
+    write_hostile_project(tmp_path, persons, events, HOSTILE_SPECS,
+                          {"big_spenders": HOSTILE_UNIT_TESTS["big_spenders"] + wrong})
+    result = api.validate(tmp_path)
+    assert result.ok, "\n".join(d.headline() for d in result.errors)
+    run = run_tests(result, result.tests, [settings], AS_OF)
+    assert run.diagnostics == []
+    assert {r.test.name: r.status for r in run.results} == {"spends over 100 in the US": "passed",
+                                                            "expects the wrong members": "failed"}, [
+        (r.test.name, r.status, r.diff_lines()) for r in run.results]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "clickhouse", "postgres"])
+def test_unit_tests_with_long_schema_names(tmp_path, request, dialect):
+    """A schema name of 63 bytes (PostgreSQL's longest) holding hostile characters, for both
+    tables: `segc test` places them as NS.schema__persons and NS.schema__events, which
+    PostgreSQL would cut to the same 63 bytes, so that the events table replaced the persons
+    table. The placed names stay distinct and within 63 bytes."""
+    from segc.testing import isolated_model, run_tests
+
+    schema = (f"s{HOSTILE}" + "x" * 63)[: 63 - len(HOSTILE.encode()) + len(HOSTILE)]
+    assert len(schema.encode()) == 63
+    persons, events = f"{schema}.persons", f"{schema}.events"
+    settings = {"duckdb": lambda: {"dialect": "duckdb", "path": ":memory:"},
+                "clickhouse": lambda: {"dialect": "clickhouse", "path": request.getfixturevalue("chdb_path")},
+                "postgres": lambda: {"dialect": "postgres", "dsn": request.getfixturevalue("pg_dsn")}}[dialect]()
+    write_hostile_project(tmp_path, persons, events, HOSTILE_SPECS, HOSTILE_UNIT_TESTS)
+    result = api.validate(tmp_path)
+    assert result.ok, "\n".join(d.headline() for d in result.errors)
+    placed = isolated_model(result.project.model, "segc_test_0123456789ab")
+    names = [placed.persons.table.split(".", 1)[1], placed.events.table.split(".", 1)[1]]
+    assert names[0] != names[1] and all(len(n.encode()) <= 63 for n in names), names
+    run = run_tests(result, result.tests, [settings], AS_OF)
+    assert run.diagnostics == [] and [r.status for r in run.results] == ["passed"], [
+        (r.test.name, r.status, r.diff_lines()) for r in run.results]
