@@ -8,7 +8,8 @@ three engines", checked by execution:
   generated demo data, with --as-of and with the engines' own clocks;
 - each mistake a user can make in these definitions is reported at its file:line:col;
 - `segc compile` writes their SQL, `segc run` prints their tables (text, CSV, JSON) and the
-  HTML report draws them.
+  HTML report draws them, as headless Chromium renders it (the DOM after layout, measured, and
+  a screenshot).
 
 AS_OF is Wednesday 2026-03-18 12:00 UTC. Mondays: Feb 23, Mar 2, Mar 9, Mar 16.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -550,6 +552,189 @@ def test_html_report_draws_each_kind(cli_project, tmp_path):
     assert html.count('<svg class="chart bars"') == 2  # funnel, stickiness
     assert '<svg class="chart stacked"' in html and 'fill="#c0392b"' in html  # lifecycle, dormant below the axis
     assert html.count('class="cell') == 7 and html.count('class="cell partial"') == 2  # retention heatmap
+
+
+# --- the HTML report as Chromium draws it ----------------------------------------------------------------
+REPORT_SELECT = "t_daily t_segments f_plan c_weekly l_login s_open"
+
+# Added to a copy of the report (the report itself has no script): after layout, each drawn
+# element gets its rendered size, so the DOM that Chromium dumps says what was drawn and how big.
+MEASURE = """<script>
+for (const el of document.querySelectorAll('svg.chart, rect.bar, td.cell, g.series line')) {
+  const box = el.getBoundingClientRect();
+  el.setAttribute('data-w', box.width.toFixed(1));
+  el.setAttribute('data-h', box.height.toFixed(1));
+  if (el.getTotalLength) el.setAttribute('data-len', el.getTotalLength().toFixed(1));
+  el.setAttribute('data-bg', getComputedStyle(el).backgroundColor);
+}
+document.body.setAttribute('data-page-h', Math.ceil(document.documentElement.scrollHeight));
+</script>"""
+
+
+class _Drawn(HTMLParser):
+    """The charts of the dumped DOM: each svg chart with its lines or bars, each heatmap cell."""
+
+    def __init__(self):
+        super().__init__()
+        self.charts: list[dict] = []
+        self.cells: list[dict] = []
+        self.page_height = 0
+        self._section = None
+        self._series = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "body":
+            self.page_height = int(a.get("data-page-h", 0))
+        if tag == "section":
+            self._section = a["data-kind"]
+        if tag == "svg" and "chart" in a.get("class", ""):
+            self.charts.append({**a, "kind": self._section, "series": [], "bars": []})
+        if tag == "g" and a.get("class") == "series":
+            self._series = []
+            self.charts[-1]["series"].append(self._series)
+        if tag == "line" and self._series is not None:
+            self._series.append(a)
+        if tag == "rect" and a.get("class") == "bar":
+            self.charts[-1]["bars"].append(a)
+        if tag == "td" and "cell" in a.get("class", ""):
+            self.cells.append(a)
+
+    def handle_endtag(self, tag):
+        if tag == "g":
+            self._series = None
+
+
+@pytest.fixture
+def drawn_report(cli_project, tmp_path):
+    """The report of one trend with six series and a formula, one by segments, a funnel, a
+    cohort, a lifecycle and a stickiness; its tables as JSON; the measured copy's DOM."""
+    from test_overlap_html import chromium
+
+    as_of = ["--as-of", "2026-03-18T12:00:00Z", "--select", REPORT_SELECT]
+    report = tmp_path / "report.html"
+    r = CliRunner().invoke(main, ["run", str(cli_project), *as_of, "--format", "html", "--out", str(report)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["run", str(cli_project), *as_of, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    tables = {t["name"]: t for t in json.loads(r.stdout)["tables"]}
+    html = report.read_text(encoding="utf-8")
+    assert "<script" not in html
+    measured = tmp_path / "measured.html"
+    measured.write_text(html.replace("</body>", MEASURE + "\n</body>"), encoding="utf-8")
+    p = chromium("--dump-dom", measured.as_uri(), profile=tmp_path / "profile")
+    assert p.returncode == 0, p.stderr
+    (tmp_path / "dom.html").write_text(p.stdout, encoding="utf-8")  # to look at when a test fails
+    page = _Drawn()
+    page.feed(p.stdout)
+    return report, tables, page
+
+
+def test_chromium_draws_each_kind(drawn_report):
+    """Issue 5: trends as line charts, funnels (and stickiness) as bars, lifecycle as stacked
+    bars, retention as a heatmap, as headless Chromium renders them."""
+    _, tables, page = drawn_report
+    assert page.page_height > 0
+    for c in page.charts:  # every chart is laid out at its full size
+        assert (float(c["data-w"]), float(c["data-h"])) == (760.0, 260.0), c
+    by_kind = {}
+    for c in page.charts:
+        by_kind.setdefault((c["kind"], c["class"]), []).append(c)
+    assert sorted((k, len(v)) for k, v in by_kind.items()) == sorted([
+        (("trend", "chart line"), 7 + 1), (("funnel", "chart bars"), 1), (("stickiness", "chart bars"), 1),
+        (("lifecycle", "chart stacked"), 1)])
+
+    # trends: a line per series (breakdown value), a drawn stroke between each two neighbouring
+    # intervals that both have a value
+    def strokes(table: dict, measure: str, group) -> int:
+        times = sorted({r["interval_start"] for r in table["rows"]})
+        valued = {r["interval_start"] for r in table["rows"] if r.get("breakdown") == group and r[measure] is not None}
+        return sum(1 for a, b in zip(times, times[1:]) if a in valued and b in valued)
+
+    t_daily, t_segments = tables["t_daily"], tables["t_segments"]
+    lines = by_kind[("trend", "chart line")]
+    assert [len(c["series"]) for c in lines] == [1] * 7 + [4]
+    measures = [k for k in t_daily["rows"][0] if k not in ("interval_start", "partial")]
+    assert len(measures) == 7
+    for c, m in zip(lines, measures):
+        assert len(c["series"][0]) == strokes(t_daily, m, None), m
+    assert sum(len(c["series"][0]) for c in lines[:7]) == 3 + 3 + 3 + 1  # views, viewers, revenue; the formula is null on the day without viewers
+    groups = list(dict.fromkeys(r["breakdown"] for r in t_segments["rows"]))
+    series = [k for k in t_segments["rows"][0] if k not in ("breakdown", "interval_start", "partial")]
+    assert [len(g) for g in lines[7]["series"]] == [strokes(t_segments, series[0], b) for b in groups]
+    assert sum(len(g) for g in lines[7]["series"]) > 0
+    for c in lines:
+        assert all(float(s["data-len"]) > 0 and float(s["data-w"]) > 0 for g in c["series"] for s in g)
+    dashed = [s for c in lines for g in c["series"] for s in g if "stroke-dasharray" in s]
+    assert dashed and all(float(s["data-len"]) > 0 for s in dashed)  # into the partial first and last days
+
+    # funnel and stickiness: a bar per row, as tall as its count (taller for more persons)
+    for kind, name, count in (("funnel", "f_plan", "persons"), ("stickiness", "s_open", "persons")):
+        bars = by_kind[(kind, "chart bars")][0]["bars"]
+        rows = tables[name]["rows"]
+        assert len(bars) == len(rows) and any(r[count] for r in rows)
+        for bar, row in zip(bars, rows):
+            assert float(bar["data-w"]) > 0
+            assert (float(bar["data-h"]) > 0) == (row[count] > 0), (name, row)
+        heights = {row[count]: float(bar["data-h"]) for bar, row in zip(bars, rows)}
+        assert sorted(heights.values()) == [heights[k] for k in sorted(heights)]
+
+    # lifecycle: a rect per non-zero status and interval, dormant below the axis in red
+    bars = by_kind[("lifecycle", "chart stacked")][0]["bars"]
+    statuses = [(r["interval_start"], k) for r in tables["l_login"]["rows"] for k in ("new", "returning", "resurrecting", "dormant") if r[k]]
+    assert len(bars) == len(statuses) > 0
+    assert all(float(b["data-w"]) > 0 and float(b["data-h"]) > 0 for b in bars)
+    dormant = [b for b in bars if b["fill"] == "#c0392b"]
+    assert len(dormant) == sum(1 for _, k in statuses if k == "dormant") > 0
+    top_of_dormant = min(float(b["y"]) for b in dormant)
+    assert all(float(b["y"]) + float(b["height"]) <= top_of_dormant + 0.1 for b in bars if b not in dormant)
+
+    # retention: a cell per cohort row and period, shaded darker for a larger share
+    rows = tables["c_weekly"]["rows"]
+    assert len(page.cells) == len(rows) == 7
+    assert [c["class"] == "cell partial" for c in page.cells] == [r["partial"] for r in rows]
+    lightness = {}
+    for cell, row in zip(page.cells, rows):
+        assert float(cell["data-w"]) > 0 and float(cell["data-h"]) > 0
+        assert cell["data-bg"].startswith("rgb(") and cell["data-bg"] != "rgba(0, 0, 0, 0)"
+        rgb = [int(v) for v in cell["data-bg"][4:-1].split(",")]
+        lightness[row["share"]] = sum(rgb)
+    shares = sorted(lightness)
+    assert len(shares) >= 2 and [lightness[s] for s in shares] == sorted(lightness.values(), reverse=True)
+
+
+def test_the_screenshot_shows_each_kind(drawn_report, tmp_path):
+    """Pixels in each chart's colours: the trend lines, the bars, lifecycle's statuses and the
+    heatmap's darkest cell (share 1.0: hsl(212, 70%, 40%))."""
+    import colorsys
+
+    from test_overlap_html import chromium, read_png
+
+    report, _, page = drawn_report
+    height = min(page.page_height + 40, 16000)
+    png = tmp_path / "report.png"
+    r = chromium(f"--screenshot={png}", f"--window-size=1100,{height}", report.as_uri(), profile=tmp_path / "profile")
+    assert r.returncode == 0 and png.exists(), r.stderr
+    width, got_height, rows = read_png(png)
+    assert (width, got_height) == (1100, height)
+    counts: dict[bytes, int] = {}
+    for row in rows:
+        for x in range(0, len(row), 3):
+            px = row[x:x + 3]
+            counts[px] = counts.get(px, 0) + 1
+
+    def pixels(colour: str | tuple) -> int:
+        target = bytes.fromhex(colour[1:]) if isinstance(colour, str) else bytes(colour)
+        return sum(n for px, n in counts.items() if all(abs(px[k] - target[k]) <= 2 for k in range(3)))
+
+    from segc.runner.analytics import LIFECYCLE_COLORS, PALETTE
+
+    for colour in PALETTE[:4]:  # the lines of t_segments' four groups, the bars of f_plan's plans
+        assert pixels(colour) > 50, colour
+    for status, colour in LIFECYCLE_COLORS.items():
+        assert pixels(colour) > 50, status
+    darkest = tuple(round(v * 255) for v in colorsys.hls_to_rgb(212 / 360, 0.40, 0.7))
+    assert pixels(darkest) > 0.5 * 52 * 26  # at least half a cell of share 1.0
 
 
 def test_an_insight_is_named_with_its_article(cli_project, tmp_path):
