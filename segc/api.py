@@ -124,6 +124,7 @@ def compile_project(
     jobs = [(dialects, name) for name in names if name in segments]
     jobs += [((dialect,), name) for dialect in dialects for name in names
              if name not in segments and name in result.definitions and result.definitions[name].kind in ANALYTICS]
+    jobs.sort(key=_job_size(segments), reverse=True)  # the largest first: the workers end together
     _COMPILE_STATE.update(model=model, segments=segments, result=result, as_of=as_of, out=out_dir)
     for dialect in dialects:
         (out_dir / dialect).mkdir(parents=True, exist_ok=True)
@@ -144,10 +145,25 @@ def _compile_jobs(jobs: list[tuple[tuple[str, ...], str]], workers: int) -> None
         import multiprocessing
 
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pool.map(_compile_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+            pool.map(_compile_one, jobs, chunksize=max(1, len(jobs) // (workers * 32)))
     else:
         for job in jobs:
             _compile_one(job)
+
+
+def _job_size(segments: dict):
+    """A compile job's size, roughly: its dialects times the segments its SQL holds (a segment's
+    file also computes every segment it references)."""
+    closures: dict[str, frozenset] = {}
+
+    def closure(name: str) -> frozenset:
+        if name not in closures:
+            closures[name] = frozenset()  # a cycle never reaches here (the checker refuses it)
+            deps = segments[name].depends_on if name in segments else ()
+            closures[name] = frozenset(deps).union(*(closure(d) for d in deps))
+        return closures[name]
+
+    return lambda job: len(job[0]) * (1 + len(closure(job[1])))
 
 
 compile = compile_project  # api.compile(...), like the command

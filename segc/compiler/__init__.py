@@ -6,7 +6,7 @@ import datetime as dt
 from .. import ir
 from ..loader.project import Model
 from .builder import QueryBuilder, masks_by_instant, membership_masks, transitions
-from .dialects import DIALECTS, ENGINES, AllEngines
+from .dialects import DIALECTS, ENGINES, AllEngines, release
 
 
 def as_of_text(as_of: dt.datetime | None) -> str:
@@ -72,7 +72,10 @@ def _file_header(segment: ir.Segment, dialect: str, as_of: dt.datetime | None) -
 
 def segment_file(model: Model, segment: ir.Segment, segments: dict[str, ir.Segment], dialect: str, as_of: dt.datetime | None) -> str:
     """The text of target/compiled/<dialect>/<name>.sql: a header comment, then one SELECT."""
-    return _file_header(segment, dialect, as_of) + segment_sql(model, segments, segment.name, dialect, as_of) + ";\n"
+    tree = segment_select(model, segments, segment.name, dialect, as_of)
+    text = _file_header(segment, dialect, as_of) + to_sql(tree, dialect) + ";\n"
+    release(tree)
+    return text
 
 
 def segment_files(model: Model, segment: ir.Segment, segments: dict[str, ir.Segment], dialects: tuple[str, ...],
@@ -87,6 +90,7 @@ def segment_files(model: Model, segment: ir.Segment, segments: dict[str, ir.Segm
     for dialect in dialects:
         engine.for_dialect(tree, dialect)
         texts[dialect] = _file_header(segment, dialect, as_of) + to_sql(tree, dialect) + ";\n"
+    release(tree, *(v for variants in engine.variants for v in variants.values()))
     return texts
 
 

@@ -654,7 +654,7 @@ def analytics_file(model: Model, definition: ir.Cohort | ir.Insight, segments: d
                    as_of: dt.datetime | None, labels: list[str] | None = None) -> str:
     """The text of <out>/<dialect>/<name>.sql for a cohort or insight: a header, then one SELECT
     whose rows are the result table."""
-    from . import as_of_text, to_sql
+    from . import as_of_text, release, to_sql
 
     q = analytics_query(model, segments, definition, dialect, as_of, labels)
     what = "cohort" if q.kind == "cohort" else f"insight ({q.kind})"
@@ -665,4 +665,6 @@ def analytics_file(model: Model, definition: ir.Cohort | ir.Insight, segments: d
     )
     if definition.description:
         header += "-- " + " ".join(definition.description.split()) + "\n"
-    return header + to_sql(q.select, dialect) + ";\n"
+    text = header + to_sql(q.select, dialect) + ";\n"
+    release(q.select)
+    return text
