@@ -1,12 +1,13 @@
 """`segc run` under faults loses no materialized members: a run killed with SIGKILL at any point,
 a PostgreSQL connection terminated by the server, a query stopped by --timeout, a full disk and
-a missing permission. Each time the previous members stay (all of them: the tables are swapped
+a missing permission (both on DuckDB and PostgreSQL). Each time the previous members stay (all of them: the tables are swapped
 in one transaction, or not at all), the message is one clear line (exit 1, no traceback), and
 the next run works; staging tables a killed run leaves behind are ignored by later runs.
 """
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import signal
 import subprocess
@@ -339,6 +340,159 @@ def test_permission_denied_keeps_the_previous_members(tmp_path, request):
     finally:
         with connect({"dialect": "postgres", "dsn": target["dsn"]}) as admin:
             admin.execute(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+
+
+@pytest.fixture
+def tiny_tablespace(pg_dsn):
+    """A PostgreSQL tablespace on a 6 MiB tmpfs owned by the server's user: the test session's
+    server runs on this machine (started by conftest as `postgres` when the tests run as root)."""
+    import pwd
+    import shutil
+    import tempfile
+
+    with connect({"dialect": "postgres", "dsn": pg_dsn}) as admin:
+        data_directory = Path(admin.query("SELECT current_setting('data_directory')")[0][0])
+    if not data_directory.is_dir():
+        pytest.fail("the full-disk test needs the PostgreSQL server on this machine (SEGC_PG_DSN names another)",
+                    pytrace=False)
+    owner = data_directory.stat().st_uid
+    # outside pytest's folders, which are 0700 (and made so again by every pytest that starts)
+    mount = Path(tempfile.mkdtemp(prefix="segc-pg-tiny-"))
+    mount.chmod(0o755)
+    group = pwd.getpwuid(owner).pw_gid
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size=6m,uid={owner},gid={group},mode=700", "tmpfs", str(mount)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.fail(f"cannot mount a tmpfs for the full-disk test: {r.stderr.strip()}", pytrace=False)
+    name = f"segc_tiny_{uuid.uuid4().hex[:8]}"
+    try:
+        with connect({"dialect": "postgres", "dsn": pg_dsn}) as admin:
+            admin.execute(f"CREATE TABLESPACE {name} LOCATION '{mount}'")
+        yield name
+    finally:
+        with connect({"dialect": "postgres", "dsn": pg_dsn}) as admin:
+            for schema, table in admin.query(f"SELECT schemaname, tablename FROM pg_tables WHERE tablespace = '{name}'"):
+                admin.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
+            admin.execute(f"DROP TABLESPACE IF EXISTS {name}")
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        shutil.rmtree(mount, ignore_errors=True)
+
+
+def test_full_disk_on_postgres_keeps_the_previous_members(tmp_path, request, tiny_tablespace):
+    """PostgreSQL: the run's tables go to a tablespace on a full 6 MiB filesystem (the
+    connection's default_tablespace); staging fails with the server's `No space left on device`,
+    exit 1, no traceback; the previous members stay, no staging table is left, and the next run
+    (with room) works."""
+    target = _target(request, "postgres")
+    ns = target["schema"]
+    with connect(target) as e:
+        e.execute("CREATE TABLE persons AS SELECT md5(i::text) || md5((i + 1)::text) AS person_id, (i % 60)::bigint AS age "
+                  "FROM generate_series(0, 89999) AS t(i)")
+        e.execute('CREATE TABLE events (person_id text, event text, "timestamp" timestamp)')
+    root = tmp_path / "p"
+    write_project(root, target, {n: f"age = {k}" for k, n in enumerate(SEGMENTS)})
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    old = members(target)
+    assert all(len(m) == 1500 for m in old.values())
+    full = {**target, "dsn": target["dsn"] + f"?options=-c%20default_tablespace%3D{tiny_tablespace}"}
+    write_project(root, full, {n: "age >= 0" for n in SEGMENTS})  # 8 x 90,000 members: about 60 MiB
+    r = segc(root, "run", ".", "--as-of", AS_OF)
+    assert_clean_error(r, "No space left on device", "could not extend file")
+    assert members(target) == old and staging_tables(target) == []
+    with connect(target) as e:
+        assert e.query(f"SELECT count(*) FROM pg_tables WHERE schemaname = '{ns}' AND tablespace = '{tiny_tablespace}'") == [(0,)]
+    write_project(root, target, {n: "age >= 0" for n in SEGMENTS})
+    r = segc(root, "run", ".", "--as-of", AS_OF)
+    assert r.returncode == 0, r.stderr
+    assert {n: len(m) for n, m in members(target).items()} == {n: 90000 for n in SEGMENTS}
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def other_user_folder():
+    """(folder, argv prefix): a folder the test can hand over, and how to run a command as a
+    user without root's power to ignore permissions (root: `setpriv` to uid/gid 65534 in a
+    folder outside pytest's private tmp; another user: as itself)."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="segc-perm-"))
+    base.chmod(0o755)
+    try:
+        if os.geteuid() == 0:
+            yield base, ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        else:
+            yield base, []
+    finally:
+        for folder in [base, *base.rglob("*")]:
+            if folder.is_dir():
+                folder.chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _give(path: Path) -> None:
+    if os.geteuid() == 0:
+        for p in [path, *path.rglob("*")]:
+            os.chown(p, NOBODY, NOBODY)
+
+
+def test_read_only_folder_on_duckdb_keeps_the_previous_members(other_user_folder):
+    """DuckDB: the database file may be written but its folder not (DuckDB must create its
+    write-ahead log beside the file): the run fails when it commits its first staged table,
+    with DuckDB's `Permission denied` naming the file, exit 1 and no traceback; the previous
+    members stay, and once the folder is writable again the next run works."""
+    base, as_user = other_user_folder
+    data, root, cache = base / "data", base / "p", base / "cache"
+    data.mkdir()
+    cache.mkdir()
+    target = {"dialect": "duckdb", "path": str(data / "db.duckdb")}
+    with connect(target) as e:
+        load(e, 500, 5_000, seed=2)
+    write_project(root, target)
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    old = members(target)
+    assert any(old.values())
+    write_project(root, target, {n: "age >= 0" for n in SEGMENTS})  # every member would change
+    _give(root), _give(cache), _give(data)
+    data.chmod(0o555)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(cache)}
+    r = subprocess.run([*as_user, sys.executable, "-m", "segc", "run", ".", "--as-of", AS_OF], cwd=root,
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert_clean_error(r, "Permission denied", str(data / "db.duckdb.wal"))
+    assert r.stderr.startswith("Error: SEG500 segment 's0' failed, the previous members are unchanged: "), r.stderr
+    data.chmod(0o755)
+    assert members(target) == old
+    r = subprocess.run([*as_user, sys.executable, "-m", "segc", "run", ".", "--as-of", AS_OF], cwd=root,
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with connect(target) as e:
+        everyone = {row[0] for row in e.query('SELECT person_id FROM "persons" WHERE age >= 0')}
+    assert members(target) == {n: frozenset(everyone) for n in SEGMENTS}
+
+
+def test_read_only_database_file_on_duckdb(other_user_folder):
+    """DuckDB: a database file the user may not write: `segc run` stops before it stages
+    anything, with DuckDB's reason, exit 1 and no traceback; the members are untouched."""
+    base, as_user = other_user_folder
+    data, root, cache = base / "data", base / "p", base / "cache"
+    data.mkdir()
+    cache.mkdir()
+    target = {"dialect": "duckdb", "path": str(data / "db.duckdb")}
+    with connect(target) as e:
+        load(e, 300, 3_000, seed=3)
+    write_project(root, target)
+    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
+    old = members(target)
+    _give(root), _give(cache), _give(data)
+    (data / "db.duckdb").chmod(0o444)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(cache)}
+    r = subprocess.run([*as_user, sys.executable, "-m", "segc", "run", ".", "--as-of", AS_OF], cwd=root,
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    assert r.stderr.startswith("Error: SEG500 ") and "Permission denied" in r.stderr, r.stderr
+    assert members(target) == old
 
 
 def _runs_logged(target: dict) -> list[tuple]:
