@@ -90,7 +90,7 @@ def segment_files(model: Model, segment: ir.Segment, segments: dict[str, ir.Segm
     for dialect in dialects:
         engine.for_dialect(tree, dialect)
         texts[dialect] = _file_header(segment, dialect, as_of) + to_sql(tree, dialect) + ";\n"
-    release(tree, *(v for variants in engine.variants for v in variants.values()))
+    engine.release(tree)
     return texts
 
 

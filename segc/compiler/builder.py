@@ -206,8 +206,10 @@ class QueryBuilder:
         l, r = _paren(left.sql), _paren(right.sql)
         if e.op == "/":
             # true division; x / 0 is null on every engine (ClickHouse gives inf, PostgreSQL fails)
-            dbl = data_type("DOUBLE")
-            return _Value(exp.Div(this=exp.cast(l, dbl), expression=exp.Nullif(this=exp.cast(r, dbl), expression=exp.Literal.number(0))), True)
+            # copy=False here and below: the operands are built for this node alone (a copy would
+            # leave the original as garbage for the cycle collector)
+            return _Value(exp.Div(this=exp.cast(l, data_type("DOUBLE"), copy=False), expression=exp.Nullif(
+                this=exp.cast(r, data_type("DOUBLE"), copy=False), expression=exp.Literal.number(0))), True)
         cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[e.op]
         return _Value(cls(this=l, expression=r), nullable)
 
@@ -356,11 +358,11 @@ class QueryBuilder:
         elif func in ("first_time", "last_time"):
             agg = (exp.Min if func == "first_time" else exp.Max)(this=when(ts))
         elif func == "active_days":
-            agg = exp.Count(this=exp.Distinct(expressions=[when(exp.cast(ts, data_type("DATE")))]))
+            agg = exp.Count(this=exp.Distinct(expressions=[when(exp.cast(ts, data_type("DATE"), copy=False))]))
         else:
             value = self.event_prop(e.prop.name, e.prop.type)
             if func == "avg" and e.prop.type == "integer":  # PostgreSQL's avg of integers is numeric: 5/3 * 3 would not be 5
-                value = exp.cast(value, data_type("DOUBLE"))
+                value = exp.cast(value, data_type("DOUBLE"), copy=False)
             agg = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[func](this=when(value))
         column = self._aggregate(agg, (func, e.prop.name if e.prop else None, ir.structural_key(f)))
         zero = exp.Literal.number(0)

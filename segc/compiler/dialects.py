@@ -94,7 +94,7 @@ class Engine:
         text = exp.JSONExtractScalar(this=column, expression=path, only_json_types=True)
         if type_ == "string":
             return text
-        return exp.cast(text, self.cast_type(type_))
+        return exp.cast(text, self.cast_type(type_), copy=False)
 
     def cast_type(self, type_: str) -> exp.DataType:
         if type_ == "timestamp":
@@ -154,7 +154,7 @@ class ClickHouse(Engine):
         )
         # Nullable: a missing key must stay NULL, not fail the cast
         nullable_ts = data_type("Nullable(DateTime64(6, 'UTC'))", "clickhouse")
-        return exp.cast(got, nullable_ts) if type_ == "timestamp" else got
+        return exp.cast(got, nullable_ts, copy=False) if type_ == "timestamp" else got
 
     def truncate(self, ts: exp.Expression, unit: str) -> exp.Expression:
         # Nullable: a null time (a person without an entry) must stay NULL, not fail the cast
@@ -208,6 +208,11 @@ class AllEngines(Engine):
         self._sites: list[list] | None = None  # the outermost sites of the tree (see _sites_within)
         self._dialect = DIALECTS[0]  # what the tree is now: built with the first group's variants
         self._finished: dict[str, object] = {}
+        # the variants of other groups than the first are made here and placed only by _swap:
+        # one not in the tree is placed as it is, instead of a copy, with its sites found once
+        self._free: set[int] = set()
+        self._within: dict[int, list[list]] = {}
+        self._copies: dict[int, exp.Expression] = {}  # copies _swap placed, by id
 
     def _across(self, method: str, *args):
         key = (method, *(_EXPRESSION_ARG if isinstance(a, exp.Expression) else a for a in args))
@@ -230,6 +235,8 @@ class AllEngines(Engine):
             node = getattr(ENGINES[group[0]], method)(*(args if i == 0 else _copies(args)))
             node._meta = _Site(node._meta or {}, segc_site=site, segc_for=group)
             variants.update(dict.fromkeys(group, node))
+            if i:
+                self._free.add(id(node))
         self.variants.append(variants)
         return variants[groups[0][0]]
 
@@ -269,10 +276,28 @@ class AllEngines(Engine):
         if (held if index is None else held[index] if type(held) is list and index < len(held) else None) is not node:
             return False
         if dialect not in node._meta["segc_for"]:
-            node = fresh(self.variants[node._meta["segc_site"]][dialect])
+            old, want = node, self.variants[node._meta["segc_site"]][dialect]
+            if id(want) in self._free:
+                self._free.discard(id(want))
+                node = want
+                if id(want) not in self._within:
+                    self._within[id(want)] = _sites_within(want)
+                within = self._within[id(want)]
+            else:
+                node = fresh(want)
+                self._copies[id(node)] = node
+                within = _sites_within(node)
             holder.set(arg, node, index)
-            site[3], site[4] = node, within = node, _sites_within(node)
+            if id(old) in self._within:  # a variant of ours, out of the tree again
+                self._free.add(id(old))
+            elif self._copies.pop(id(old), None) is not None:
+                release(old)  # a copy, out of the tree for good (see release)
+            site[3], site[4] = node, within
         return all(self._swap(s, dialect) for s in within)
+
+    def release(self, tree: exp.Expression) -> None:
+        """release() the tree built by this engine, once printed, and every variant."""
+        release(tree, *(v for variants in self.variants for v in variants.values()))
 
 
 def _sites_within(root: exp.Expression) -> list[list]:
