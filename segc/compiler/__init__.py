@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 from .. import ir
 from ..loader.project import Model
@@ -15,7 +16,21 @@ def as_of_text(as_of: dt.datetime | None) -> str:
 
 def to_sql(tree, dialect: str, pretty: bool = True) -> str:
     # copy=False: trees are built for one printing; the generator's defensive copy cost ~30%
-    return tree.sql(dialect=ENGINES[dialect].sqlglot_dialect, pretty=pretty, identify=True, copy=False)
+    return _generator(dialect, pretty).generate(tree, copy=False)
+
+
+_GENERATORS = threading.local()
+
+
+def _generator(dialect: str, pretty: bool):
+    """One generator per thread, dialect and layout, where Expression.sql() makes one for every
+    call (generate() starts each printing afresh; a generator is not shared between threads)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    made = _GENERATORS.__dict__.setdefault("made", {})
+    if (dialect, pretty) not in made:
+        made[dialect, pretty] = Dialect.get_or_raise(ENGINES[dialect].sqlglot_dialect).generator(pretty=pretty, identify=True)
+    return made[dialect, pretty]
 
 
 def segment_select(model: Model, segments: dict[str, ir.Segment], name: str, dialect: str, as_of: dt.datetime | None):
