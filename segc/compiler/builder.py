@@ -33,8 +33,8 @@ def ident(name: str) -> exp.Identifier:
 
 def col(name: str, table: str | None = None) -> exp.Column:
     # table qualifiers are segc's own aliases (p, e, segc_a, CTE names); every name is quoted
-    # when printed (identify=True)
-    return exp.Column(this=exp.Identifier(this=name, quoted=True), table=exp.Identifier(this=table) if table else None)
+    # when printed (identify=True), and built quoted, which spares the generator asking
+    return exp.Column(this=exp.Identifier(this=name, quoted=True), table=exp.Identifier(this=table, quoted=True) if table else None)
 
 
 def table(name: str, alias: str | None = None) -> exp.Table:
@@ -43,7 +43,7 @@ def table(name: str, alias: str | None = None) -> exp.Table:
     t = exp.Table(this=ident(parts[-1]), db=ident(parts[-2]) if len(parts) >= 2 else None,
                   catalog=ident(parts[-3]) if len(parts) >= 3 else None)
     if alias:
-        t.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+        t.set("alias", exp.TableAlias(this=ident(alias)))
     return t
 
 
