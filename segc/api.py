@@ -19,12 +19,15 @@ def load(project_dir: str | Path = ".") -> Project:
 def validate(project_dir: str | Path = ".") -> CheckResult:
     """Load and check a project. Raises SegcError only when there is no project to load;
     every problem in the project is in `result.diagnostics`."""
-    from .parser import saved_trees
+    from .parallel import load_specs
+    from .parser import note_files, saved_trees
     from .warnings import add_static_warnings
 
     with _fewer_gc_pauses():
-        project = load_project(project_dir)
-        with saved_trees(project.root):
+        # a large project is read and parsed on two processes (segc.parallel; SEGC_PARALLEL)
+        with saved_trees(Path(project_dir)):
+            project = load_project(project_dir, load_specs=load_specs)
+            note_files({d.path: d.body.source.digest for d in project.definitions})
             result = check_project(project)
         return add_static_warnings(result)
 

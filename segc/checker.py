@@ -403,13 +403,62 @@ def parse_field(y: Y, diags: list[Diagnostic], start: str = "start") -> A.Node |
     text, locate = _locator(y)
     if not _within_file_budget(y, text, diags):
         return None
-    # the place of the text: the same file text and offset always give the same AST and spans
-    where = (y.source.path, y.source.digest, y.start, y.end, type(y.value).__name__)
     try:
-        return parse_expression(text, locate, start, where)
+        return parse_expression(text, locate, start, _place(y))
     except ExpressionError as e:
         diags.append(e.diag)
         return None
+
+
+def _place(y: Y) -> tuple:
+    # the place of the text: the same file text and offset always give the same AST and spans
+    return (y.source.path, y.source.digest, y.start, y.end, type(y.value).__name__)
+
+
+def expression_places(definitions: list[Definition]):
+    """The expression fields check_project parses (text, locate, start rule, place), for
+    parser.parse_ahead; within the same per-file budget. A field left out here is parsed by the
+    checker when it gets there, so this decides how much is done ahead, never a result."""
+    from .parser import MAX_FILE_EXPRESSION_CHARS
+
+    for d in definitions:
+        used = 0
+        try:
+            for y, start in _expression_fields(d.body, d.kind):
+                text, locate = _locator(y)
+                used += len(text)
+                if used > MAX_FILE_EXPRESSION_CHARS:
+                    break
+                yield text, locate, start, _place(y)
+        except Exception:  # a malformed body: the checker reports it
+            continue
+
+
+def _expression_fields(body: Y, kind: str):
+    """The scalars of a definition that _check_definition parses, in its order."""
+    def scalar(key: str, start: str = "start"):
+        y = body.get(key)
+        return [(y, start)] if y is not None and y.kind == "scalar" else []
+
+    if kind == "segment":
+        return scalar("where")
+    if kind == "cohort":
+        return scalar("entry") + scalar("returning") + scalar("entries", "window_start")
+    if kind != "insight":
+        return []
+    out = []
+    sy = body.get("series")
+    if sy is not None and sy.kind == "map":
+        out += [(y, "start") for _, y in sy.items() if y.kind == "scalar"]
+    out += scalar("formula")
+    st = body.get("steps")
+    if st is not None and st.kind == "seq":
+        out += [(y, "step_start") for y in st.value if y.kind == "scalar"]
+    out += scalar("window") + scalar("event", "step_start") + scalar("range", "window_start")
+    bd = body.get("breakdown")
+    if bd is not None and bd.kind != "map" and isinstance(bd.value, str):
+        out.append((bd, "start"))
+    return out
 
 
 def _within_file_budget(y: Y, text: str, diags: list[Diagnostic]) -> bool:

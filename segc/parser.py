@@ -143,6 +143,13 @@ def parse_expression(text: str, locate: Locate, start: str = "start", where: tup
     window). Raises ExpressionError with a located diagnostic. `where` names the place of the
     text in its file (path, digest of the file's text, offset): with saved trees (see
     saved_trees) the AST of an unchanged place is read back, spans and all."""
+    if where is not None and _ahead:
+        node = _ahead.get((where, start))
+        if node is not None:
+            if _saved is not None:  # parse_ahead left out what was saved: this one is new
+                _saved.used_asts[(where, start)] = node
+                _saved.new += 1
+            return node
     if where is not None and _saved is not None:
         key = (where, start)
         node = _saved.asts.get(key)
@@ -152,6 +159,46 @@ def parse_expression(text: str, locate: Locate, start: str = "start", where: tup
         _saved.used_asts[key] = node
         return node
     return _parse_and_build(text, locate, start)
+
+
+def parse_ahead(places) -> dict:
+    """The ASTs of `places` (text, locate, start rule, where — as parse_expression takes them),
+    parsed before the checker asks, in this process or in a forked one (segc.parallel): {(where,
+    start): AST}. Places saved from an earlier run are left out, and so are texts that do not
+    parse (or fail in any way): parse_expression parses those again, reports them as usual."""
+    out: dict = {}
+    saved = _saved.asts if _saved is not None else {}
+    for text, locate, start, where in places:
+        key = (where, start)
+        if key in saved or key in out:
+            continue
+        try:
+            out[key] = _parse_and_build(text, locate, start)
+        except Exception:
+            continue
+    return out
+
+
+def take_ahead(asts: dict) -> None:
+    """Let parse_expression answer the places of `asts` (from parse_ahead) until the end of the
+    saved_trees block."""
+    global _ahead
+    if _ahead is None:
+        _ahead = {}
+    _ahead.update(asts)
+
+
+def saved_files() -> dict:
+    """{path: digest} of the definition files the saved parse results were made from (see
+    note_files): a file there with that digest is parsed already. Empty without saved results."""
+    return _saved.files if _saved is not None else {}
+
+
+def note_files(files: dict) -> None:
+    """Record the definition files of this validation ({path: digest of its text}) with the
+    saved parse results."""
+    if _saved is not None:
+        _saved.files_seen = files
 
 
 def _parse_and_build(text: str, locate: Locate, start: str) -> A.Node:
@@ -227,7 +274,7 @@ class _SavedTrees:
     expressions mean (a committed cache could map a text to another tree), and a pickle from a
     repository would run code."""
 
-    FORMAT = 3
+    FORMAT = 4
     KEEP = 32
 
     def __init__(self, root):
@@ -246,34 +293,42 @@ class _SavedTrees:
         self.name = f"trees-{hashlib.sha256(os.path.abspath(str(root)).encode()).hexdigest()[:16]}.pickle"
         saved = read_cached(self.name)
         ok = (isinstance(saved, dict) and saved.get("key") == self.key and isinstance(saved.get("trees"), dict)
-              and isinstance(saved.get("asts"), dict))
+              and isinstance(saved.get("asts"), dict) and isinstance(saved.get("files"), dict))
         self.trees: dict = saved["trees"] if ok else {}  # (text, start rule) -> encoded parse tree
         self.asts: dict = saved["asts"] if ok else {}  # ((path, file digest, offset), start rule) -> AST
+        self.files: dict = saved["files"] if ok else {}  # path -> digest of the definition files validated
         self.used: dict = {}
         self.used_asts: dict = {}
+        self.files_seen: dict = self.files
         self.new = 0
 
     def save(self) -> None:
-        if self.new or len(self.used) != len(self.trees) or len(self.used_asts) != len(self.asts):
-            write_cached(self.name, {"key": self.key, "trees": self.used, "asts": self.used_asts}, self.KEEP)
+        if (self.new or len(self.used) != len(self.trees) or len(self.used_asts) != len(self.asts)
+                or self.files_seen != self.files):
+            write_cached(self.name, {"key": self.key, "trees": self.used, "asts": self.used_asts,
+                                     "files": self.files_seen}, self.KEEP)
 
 
 _saved: _SavedTrees | None = None
+_ahead: dict | None = None  # ASTs parsed ahead of the checker (take_ahead), within saved_trees
 
 
 @contextlib.contextmanager
 def saved_trees(root):
-    """Within this block, parse trees come from (and go to) the saved trees of project `root`."""
+    """Within this block, parse trees come from (and go to) the saved trees of project `root`,
+    and parse_expression takes the ASTs given to take_ahead."""
     import os
 
-    global _saved
+    global _saved, _ahead
     _saved = None if os.environ.get("SEGC_PARSE_CACHE", "1") == "0" else _SavedTrees(root)
+    _ahead = None
     try:
         yield
     finally:
         if _saved is not None:
             _saved.save()
         _saved = None
+        _ahead = None
 
 
 _NESTING_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`\n]*`|--[^\n]*|[()]|\bnot\b|-|[^\s()'\"`-]+")

@@ -106,13 +106,15 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _read(path: Path, sources: SourceCache, diags: list[Diagnostic]) -> Y | None:
+def _read(path: Path, sources: SourceCache, diags: list[Diagnostic], raw: bytes | None = None) -> Y | None:
+    """`raw`: the file's bytes when the caller has read them already."""
     shown = display_path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        diags.append(Diagnostic("SEG100", f"cannot read file: {e.strerror}", Span(shown, 1, 1)))
-        return None
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            diags.append(Diagnostic("SEG100", f"cannot read file: {e.strerror}", Span(shown, 1, 1)))
+            return None
     if len(raw) > shapes_limit():
         diags.append(Diagnostic("SEG109", f"file is larger than {shapes_limit() // (1024 * 1024)} MiB", Span(shown, 1, 1)))
         return None
@@ -128,9 +130,7 @@ def _read(path: Path, sources: SourceCache, diags: list[Diagnostic]) -> Y | None
             Diagnostic("SEG100", f"file is not valid UTF-8 (byte 0x{raw[e.start]:02x})", Span(shown, line, col), hint="save the file as UTF-8")
         )
         return None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = source_text(text)
     sources.texts[shown] = text
     try:
         y = load_located(shown, text)
@@ -141,6 +141,13 @@ def _read(path: Path, sources: SourceCache, diags: list[Diagnostic]) -> Y | None
         diags.append(Diagnostic("SEG105", "expected a mapping of keys to values at the top of the file", y.span))
         return None
     return y
+
+
+def source_text(text: str) -> str:
+    """A file's text as positions count it: no BOM, every line ending a \\n."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def shapes_limit() -> int:
@@ -208,9 +215,30 @@ def test_files(root: Path, folders: list[str]) -> list[Path]:
     return out
 
 
-def load_project(root: str | Path = ".") -> Project:
+@dataclass
+class LoadedSpec:
+    """What reading one definition file gave: its text (for showing diagnostics), its
+    diagnostics, and the definition unless the file is broken."""
+
+    texts: dict[str, str]
+    diagnostics: list[Diagnostic]
+    definition: Definition | None
+
+
+def load_spec(path: Path, raw: bytes | None = None) -> LoadedSpec:
+    """Read and shape-check one definition file (`raw`: its bytes, when already read)."""
+    sources = SourceCache()
+    diags: list[Diagnostic] = []
+    y = _read(path, sources, diags, raw)
+    d = _definition(y, y.source.path, diags) if y is not None else None  # the path _read showed
+    return LoadedSpec(sources.texts, diags, d)
+
+
+def load_project(root: str | Path = ".", load_specs=None) -> Project:
     """Load and shape-check a project. Errors are collected in `project.diagnostics`;
-    only a missing project folder or segc.yml raises."""
+    only a missing project folder or segc.yml raises. `load_specs(paths)`: a list of
+    LoadedSpec for the definition files, in their order (default: load_spec on each in turn;
+    segc.parallel splits them between two processes)."""
     root = Path(root)
     sources = SourceCache()
     diags: list[Diagnostic] = []
@@ -263,11 +291,11 @@ def load_project(root: str | Path = ".") -> Project:
 
     definitions: list[Definition] = []
     seen: dict[str, Definition] = {}
-    for p in spec_files(root, folders):
-        y = _read(p, sources, diags)
-        if y is None:
-            continue
-        d = _definition(y, y.source.path, diags)  # the path _read showed
+    paths = spec_files(root, folders)
+    for loaded in (load_specs(paths) if load_specs is not None else map(load_spec, paths)):
+        sources.texts.update(loaded.texts)
+        diags.extend(loaded.diagnostics)
+        d = loaded.definition
         if d is None:
             continue
         if d.name in seen:

@@ -1,0 +1,193 @@
+"""Definition files -> located specs and ASTs, on two processes: the per-file work of a first
+validation (read a file, YAML -> located spec, parse its expressions) split between this
+process and one forked child, whose results come back pickled through a pipe.
+
+Used by `api.validate` for `load_project(load_specs=...)`. The results are those of the serial
+path, in the same order: each file gives the same LoadedSpec wherever it is read, and an AST
+parsed ahead is the one parse_expression would build for that place (parser.parse_ahead). A
+child that cannot be forked, fails, dies or sends what cannot be read back costs time only:
+this process then reads its files too, and the checker parses their expressions as usual.
+
+When: a project of at least MIN_FILES definition files new to the saved parse results (all
+of them on a first run or with SEGC_PARSE_CACHE=0), where os.fork exists and no other thread
+runs. When nearly every file was parsed by the previous run, one process is faster.
+
+SEGC_PARALLEL overrides the choice: `0` never forks, `1` forks whenever it can (tests use it
+on small projects); unset, or anything else, chooses as above. `load_specs(paths, mode=...)`
+takes the same values.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from pathlib import Path
+
+from .loader.project import LoadedSpec, display_path, load_spec, source_text
+
+# Files new to the saved parse results from which a second process pays (benchmarks: at 200
+# files of the validate benchmark's kind the fork, the pickles and the wait cost about what half
+# the files' work saves).
+MIN_FILES = 200
+# The child's share of the files: it pickles its results and this process reads them back, so it
+# takes a little less than half.
+CHILD_SHARE = 0.47
+
+
+def load_specs(paths: list[Path], mode: str | None = None) -> list[LoadedSpec]:
+    """LoadedSpec for each path, in order; the ASTs of their expressions handed to
+    parser.take_ahead when they were parsed here. `mode`: as SEGC_PARALLEL (default: that
+    variable)."""
+    from . import parser
+
+    mode = os.environ.get("SEGC_PARALLEL", "") if mode is None else mode
+    raws: list[bytes | None] | None = None
+    if mode == "0" or len(paths) < 2 or not _can_fork():
+        return [load_spec(p) for p in paths]
+    if mode != "1":
+        if len(paths) < MIN_FILES:
+            return [load_spec(p) for p in paths]
+        known = parser.saved_files()
+        if known:
+            raws = [_read_bytes(p) for p in paths]
+            new = sum(1 for p, raw in zip(paths, raws) if known.get(display_path(p)) != _digest(raw))
+            if new < MIN_FILES:
+                return [load_spec(p, raw) for p, raw in zip(paths, raws)]
+    theirs = _split(len(paths))
+    child = _fork(paths, raws, theirs)
+    results: list[LoadedSpec | None] = [None] * len(paths)
+    try:
+        mine = [i for i in range(len(paths)) if i not in theirs]
+        for i in mine:
+            results[i] = load_spec(paths[i], raws[i] if raws else None)
+        parser.take_ahead(parser.parse_ahead(_places([results[i] for i in mine])))
+        waited, child = child, None
+        got = _collect(waited, len(theirs)) if waited is not None else None
+    finally:
+        if child is not None:  # interrupted before collecting: end the child, leave no zombie
+            _end(*child)
+    if got is None:  # no child, or nothing usable from it: read its files here
+        for i in sorted(theirs):
+            results[i] = load_spec(paths[i], raws[i] if raws else None)
+    else:
+        loaded, asts = got
+        for i, x in zip(sorted(theirs), loaded):
+            results[i] = x
+        parser.take_ahead(asts)
+    return results  # type: ignore[return-value]
+
+
+def _can_fork() -> bool:
+    if not hasattr(os, "fork"):
+        return False
+    threading = sys.modules.get("threading")  # forking with other threads running can deadlock
+    return threading is None or threading.active_count() <= 1
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # load_spec reads it again and reports why it cannot
+
+
+def _digest(raw: bytes | None) -> str | None:
+    # as SourceText.digest, of the text as the loader makes it
+    import hashlib
+
+    if raw is None:
+        return None
+    try:
+        text = source_text(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _split(n: int) -> set[int]:
+    """The indexes the child takes: every other file or so (neighbouring files are alike, so
+    both halves get a share of each kind)."""
+    theirs: set[int] = set()
+    for i in range(n):
+        if len(theirs) < CHILD_SHARE * (i + 1):
+            theirs.add(i)
+    return theirs
+
+
+def _places(loaded: list[LoadedSpec]):
+    from .checker import expression_places
+
+    return expression_places([x.definition for x in loaded if x.definition is not None])
+
+
+def _fork(paths: list[Path], raws, theirs: set[int]) -> tuple[int, int] | None:
+    """(pid, read end of the pipe) of a child working on `theirs`, or None if it cannot start."""
+    try:
+        r, w = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return None
+    if pid == 0:  # the child: never returns, never runs the parent's cleanup
+        code = 1
+        try:
+            os.close(r)
+            code = _child(paths, raws, sorted(theirs), w)
+        except BaseException:
+            pass
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
+def _child(paths: list[Path], raws, indexes: list[int], w: int) -> int:
+    from . import parser
+
+    loaded = [load_spec(paths[i], raws[i] if raws else None) for i in indexes]
+    asts = parser.parse_ahead(_places(loaded))
+    data = pickle.dumps((loaded, asts), protocol=pickle.HIGHEST_PROTOCOL)
+    with os.fdopen(w, "wb") as f:
+        f.write(data)
+    return 0
+
+
+def _collect(child: tuple[int, int], count: int):
+    """The child's (loaded specs, ASTs), or None when it failed in any way."""
+    pid, r = child
+    try:
+        with os.fdopen(r, "rb") as f:
+            data = f.read()
+    except BaseException:
+        _end(pid, None)
+        raise
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return None
+    try:
+        loaded, asts = pickle.loads(data)
+    except Exception:
+        return None
+    if not (isinstance(loaded, list) and len(loaded) == count and all(isinstance(x, LoadedSpec) for x in loaded)
+            and isinstance(asts, dict)):
+        return None
+    return loaded, asts
+
+
+def _end(pid: int, r: int | None) -> None:
+    import signal
+
+    if r is not None:
+        os.close(r)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
