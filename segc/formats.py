@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -172,6 +171,8 @@ def diagnostics_junit(diags: Sequence[Diagnostic], sources: SourceCache | None, 
 
 
 def _junit(title: str, cases: list[_Case]) -> str:
+    import xml.etree.ElementTree as ET  # here: the text report of `segc validate` needs no XML
+
     failures = sum(c.failure is not None for c in cases)
     skipped = sum(c.failure is None and c.skipped is not None for c in cases)
     stamp = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0).isoformat()
