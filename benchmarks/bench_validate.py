@@ -175,7 +175,8 @@ def ms(xs: list[float]) -> str:
 
 
 def stages(root: Path, runs: int) -> dict[str, float]:
-    """Stage times inside one process, imports already paid; the best of `runs` (CPU time)."""
+    """Stage times inside one process (the serial path: no second process), imports already
+    paid; the best of `runs` (CPU time)."""
     from segc import parser
     from segc.checker import check_project, parse_field
     from segc.loader.project import load_project
@@ -236,9 +237,12 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; python {sys.version.split()[0]}")
         validate = [sys.executable, "-m", "segc", "validate"]
         # interleaved, run for run, so that the machine's drift falls on every variant alike
+        # two processes for a first run unless SEGC_PARALLEL=0 (segc.parallel): both, A/B
         variants = {
             "no saved parse trees (SEGC_PARSE_CACHE=0: a first run, or CI without a cache)": {**run_env(True), "SEGC_PARSE_CACHE": "0"},
+            "no saved parse trees, one process (SEGC_PARALLEL=0)": {**run_env(True), "SEGC_PARSE_CACHE": "0", "SEGC_PARALLEL": "0"},
             "saved parse trees of the previous run (~/.cache/segc)": run_env(True),
+            "saved parse trees, one process (SEGC_PARALLEL=0)": {**run_env(True), "SEGC_PARALLEL": "0"},
             "saved parse trees, no bytecode (PYTHONDONTWRITEBYTECODE=1)": run_env(False),
         }
         got: dict[str, tuple[list, list]] = {k: ([], []) for k in variants}

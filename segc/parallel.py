@@ -9,8 +9,9 @@ child that cannot be forked, fails, dies or sends what cannot be read back costs
 this process then reads its files too, and the checker parses their expressions as usual.
 
 When: a project of at least MIN_FILES definition files new to the saved parse results (all
-of them on a first run or with SEGC_PARSE_CACHE=0), where os.fork exists and no other thread
-runs. When nearly every file was parsed by the previous run, one process is faster.
+of them on a first run or with SEGC_PARSE_CACHE=0), where os.fork exists, no other thread
+runs, and a second CPU looks free (two usable, a load average under 1.5 on two). When nearly
+every file was parsed by the previous run, or the other core is busy, one process is faster.
 
 SEGC_PARALLEL overrides the choice: `0` never forks, `1` forks whenever it can (tests use it
 on small projects); unset, or anything else, chooses as above. `load_specs(paths, mode=...)`
@@ -45,7 +46,7 @@ def load_specs(paths: list[Path], mode: str | None = None) -> list[LoadedSpec]:
     if mode == "0" or len(paths) < 2 or not _can_fork():
         return [load_spec(p) for p in paths]
     if mode != "1":
-        if len(paths) < MIN_FILES:
+        if len(paths) < MIN_FILES or not _spare_cpu():
             return [load_spec(p) for p in paths]
         known = parser.saved_files()
         if known:
@@ -82,6 +83,20 @@ def _can_fork() -> bool:
         return False
     threading = sys.modules.get("threading")  # forking with other threads running can deadlock
     return threading is None or threading.active_count() <= 1
+
+
+def _spare_cpu() -> bool:
+    """Whether a second CPU is likely free: this process may use two, and the load of the last
+    minute leaves one (with the other core busy, two processes took longer than one)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cpus >= 2 and load < cpus - 0.5
 
 
 def _read_bytes(path: Path) -> bytes | None:

@@ -36,6 +36,12 @@ def cache_home(tmp_path, monkeypatch):
     return tmp_path / "cache" / "segc"
 
 
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch):
+    """The choice does not depend on what else the machine runs while the tests do."""
+    monkeypatch.setattr(parallel, "_spare_cpu", lambda: True)
+
+
 @pytest.fixture
 def forks(monkeypatch) -> list:
     """The children started, as (pid, pipe) or None when none could start."""
@@ -105,6 +111,19 @@ def test_small_projects_stay_in_one_process(tmp_path, monkeypatch, forks):
     monkeypatch.setenv("SEGC_PARALLEL", "")
     api.validate(root)
     assert forks == []
+
+
+def test_a_busy_machine_stays_in_one_process(tmp_path, monkeypatch, forks):
+    root = tmp_path / "gen"
+    generate(root, 300)
+    monkeypatch.setattr(parallel, "MIN_FILES", 100)
+    monkeypatch.setattr(parallel, "_spare_cpu", lambda: False)
+    monkeypatch.setenv("SEGC_PARALLEL", "")
+    api.validate(root)
+    assert forks == []
+    monkeypatch.setenv("SEGC_PARALLEL", "1")  # forced: forks all the same
+    api.validate(root)
+    assert len(forks) == 1
 
 
 def broken_project(root: Path) -> Path:
