@@ -259,3 +259,46 @@ def test_saved_results_after_a_parallel_run(tmp_path, monkeypatch, forks, cache_
     third = api.validate(root)
     assert len(forks) == 3 and forks[2] is not None
     assert [repr(d) for d in third.diagnostics] == [repr(d) for d in first.diagnostics]
+
+
+PROBE = r"""
+import json, resource, sys, time
+from click.testing import CliRunner
+t = time.perf_counter()
+from segc.cli import main
+r = CliRunner().invoke(main, ["validate", sys.argv[1]])
+took = time.perf_counter() - t
+peak = next((int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")), 0)
+child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the forked child's peak, KiB
+print(json.dumps({"exit": r.exit_code, "seconds": took, "peak_mib": peak / 1024, "child_peak_mib": child / 1024,
+                  "output": r.stdout or "", "exception": repr(r.exception)}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from /proc")
+def test_limits_hold_on_both_processes(tmp_path):
+    """Every hostile input of tests/test_limits.py in one project, read on two processes: the
+    same located errors as one process, in bounded time and memory for each process."""
+    import json
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_limits import CASES, MODEL
+
+    root = tmp_path / "hostile"
+    (root / "specs").mkdir(parents=True)
+    (root / "segc.yml").write_text(MODEL, encoding="utf-8")
+    for i, (text, _, _) in enumerate(CASES.values()):
+        text = text.replace("segment: x\n", f"segment: x{i}\n", 1).replace("insight: f\n", f"insight: f{i}\n", 1)
+        (root / "specs" / f"case_{i:02d}.yml").write_text(text, encoding="utf-8")
+    got = {}
+    for mode in ("0", "1"):
+        env = {**os.environ, "SEGC_PARALLEL": mode, "SEGC_PARSE_CACHE": "0", "NO_COLOR": "1"}
+        p = subprocess.run([sys.executable, "-c", PROBE, str(root)], capture_output=True, text=True, env=env, timeout=600)
+        assert p.returncode == 0, p.stderr[-2000:]
+        got[mode] = json.loads(p.stdout)
+    assert got["1"]["output"] == got["0"]["output"]
+    assert got["1"]["exit"] == 1 and "Traceback" not in got["1"]["output"], got["1"]["exception"]
+    assert {f"SEG{c}" for c in ("109", "203", "206")} <= set(re.findall(r": (SEG\d+) ", got["1"]["output"]))
+    for run in got.values():
+        assert run["seconds"] < 120, run["seconds"]
+        assert run["peak_mib"] < 1024 and run["child_peak_mib"] < 1024, run
