@@ -16,9 +16,10 @@ def load(project_dir: str | Path = ".") -> Project:
     return load_project(project_dir)
 
 
-def validate(project_dir: str | Path = ".") -> CheckResult:
+def validate(project_dir: str | Path = ".", warnings: bool = True) -> CheckResult:
     """Load and check a project. Raises SegcError only when there is no project to load;
-    every problem in the project is in `result.diagnostics`."""
+    every problem in the project is in `result.diagnostics` (the static warnings too, unless
+    `warnings` is False: compile, which reports errors only, spares their ~0.1 s)."""
     from .parallel import load_specs
     from .parser import note_files, saved_trees
     from .warnings import add_static_warnings
@@ -29,7 +30,7 @@ def validate(project_dir: str | Path = ".") -> CheckResult:
             project = load_project(project_dir, load_specs=load_specs)
             note_files({d.path: d.body.source.digest for d in project.definitions})
             result = check_project(project)
-        return add_static_warnings(result)
+        return add_static_warnings(result) if warnings else result
 
 
 @contextlib.contextmanager
@@ -106,13 +107,14 @@ def compile_project(
 ):
     """Write <out>/<dialect>/<name>.sql for each sound selected segment, cohort and insight.
     Large projects are compiled on up to `workers` processes (default: the cores, at most 4).
-    Returns (result, files).
+    Returns (result, files); without a `result`, it holds the project's errors (static warnings
+    come from validate and check).
     Each file is written next to its destination and renamed into place, so a failure part way
     leaves every file whole (old or new); a file that would not change is not rewritten."""
     import gc
     import os
 
-    result = result or validate(project_dir)
+    result = result or validate(project_dir, warnings=False)
     segment_names, analytics_names = split_select(result, select, exclude)
     names = (select_names(result, None) if segment_names is None else segment_names) + (
         select_names(result, None, ANALYTICS) if analytics_names is None else analytics_names)
