@@ -112,3 +112,27 @@ def test_a_site_replaced_between_two_printings_is_found_again():
     alone = segment_file(model, segments[name], segments, "clickhouse", AS_OF)
     assert alone.endswith(to_sql(tree, "clickhouse") + ";\n")
     assert "lowerUTF8" in alone and "countIf" in alone
+
+
+@pytest.mark.parametrize("order", [DIALECTS, ("clickhouse", "duckdb", "postgres")], ids="-".join)
+def test_cohorts_and_insights_print_the_same(tmp_path, order):
+    """Every cohort and insight of test_analytics' fixtures (flat and JSON-column layouts) and of
+    the demo: analytics_files (one tree) gives analytics_file's text for each dialect."""
+    from segc.compiler.analytics import analytics_file, analytics_files
+    from test_analytics import DEFINITIONS, layouts, write_project
+
+    roots = [write_project(tmp_path / key, layout["model"], DEFINITIONS) for key, layout in layouts("eq").items()]
+    checked = 0
+    for root in roots + [REPO]:
+        result = api.validate(root)
+        model, segments = result.project.model, result.segments()
+        for d in result.definitions.values():
+            if d.kind not in ("cohort", "insight") or d.name in result.failed:
+                continue
+            labels = api.step_labels(result, d)
+            for as_of in (AS_OF, None):
+                together = analytics_files(model, d, segments, order, as_of, labels)
+                for dialect in order:
+                    assert together[dialect] == analytics_file(model, d, segments, dialect, as_of, labels), (root, d.name, dialect)
+                checked += 1
+    assert checked >= 2 * (2 * len(DEFINITIONS) + 8)

@@ -642,21 +642,18 @@ def formula_sql(e: ir.Expr, series: dict[str, exp.Expression]) -> exp.Expression
 
 
 def analytics_query(model: Model, segments: dict[str, ir.Segment], definition: ir.Cohort | ir.Insight, dialect: str,
-                    as_of: dt.datetime | None, labels: list[str] | None = None) -> AnalyticsQuery:
-    """The query of one cohort or insight for one engine (labels: funnel step names to show)."""
-    b = AnalyticsBuilder(model, segments, ENGINES[dialect], as_of)
+                    as_of: dt.datetime | None, labels: list[str] | None = None, engine: Engine | None = None) -> AnalyticsQuery:
+    """The query of one cohort or insight for one engine (labels: funnel step names to show);
+    with an AllEngines `engine`, one tree for every dialect (see analytics_files)."""
+    b = AnalyticsBuilder(model, segments, engine or ENGINES[dialect], as_of)
     if isinstance(definition, ir.Cohort):
         return b.cohort(definition)
     return b.insight(definition, labels)
 
 
-def analytics_file(model: Model, definition: ir.Cohort | ir.Insight, segments: dict[str, ir.Segment], dialect: str,
-                   as_of: dt.datetime | None, labels: list[str] | None = None) -> str:
-    """The text of <out>/<dialect>/<name>.sql for a cohort or insight: a header, then one SELECT
-    whose rows are the result table."""
-    from . import as_of_text, release, to_sql
+def _analytics_header(q: AnalyticsQuery, definition: ir.Cohort | ir.Insight, dialect: str, as_of: dt.datetime | None) -> str:
+    from . import as_of_text
 
-    q = analytics_query(model, segments, definition, dialect, as_of, labels)
     what = "cohort" if q.kind == "cohort" else f"insight ({q.kind})"
     header = (
         f"-- {what} {definition.name}, compiled by segc from {definition.path}\n"
@@ -665,6 +662,35 @@ def analytics_file(model: Model, definition: ir.Cohort | ir.Insight, segments: d
     )
     if definition.description:
         header += "-- " + " ".join(definition.description.split()) + "\n"
-    text = header + to_sql(q.select, dialect) + ";\n"
+    return header
+
+
+def analytics_file(model: Model, definition: ir.Cohort | ir.Insight, segments: dict[str, ir.Segment], dialect: str,
+                   as_of: dt.datetime | None, labels: list[str] | None = None) -> str:
+    """The text of <out>/<dialect>/<name>.sql for a cohort or insight: a header, then one SELECT
+    whose rows are the result table."""
+    from . import release, to_sql
+
+    q = analytics_query(model, segments, definition, dialect, as_of, labels)
+    text = _analytics_header(q, definition, dialect, as_of) + to_sql(q.select, dialect) + ";\n"
     release(q.select)
     return text
+
+
+def analytics_files(model: Model, definition: ir.Cohort | ir.Insight, segments: dict[str, ir.Segment],
+                    dialects: tuple[str, ...], as_of: dt.datetime | None, labels: list[str] | None = None) -> dict[str, str]:
+    """analytics_file for each of `dialects`, printed from one tree (AllEngines), as
+    segment_files does for segments."""
+    from . import to_sql
+    from .dialects import AllEngines
+
+    if len(dialects) == 1:
+        return {dialects[0]: analytics_file(model, definition, segments, dialects[0], as_of, labels)}
+    engine = AllEngines()
+    q = analytics_query(model, segments, definition, dialects[0], as_of, labels, engine)
+    texts = {}
+    for dialect in dialects:
+        engine.for_dialect(q.select, dialect)
+        texts[dialect] = _analytics_header(q, definition, dialect, as_of) + to_sql(q.select, dialect) + ";\n"
+    engine.release(q.select)
+    return texts
