@@ -23,6 +23,7 @@ from segc.diagnostics import render_text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_validate import generate  # noqa: E402
 from language_examples import write_examples_project  # noqa: E402
+from test_parse_cache import _parses  # noqa: E402  (counts the parser calls)
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "diagnostics"
@@ -238,15 +239,7 @@ def test_saved_results_after_a_parallel_run(tmp_path, monkeypatch, forks, cache_
     P._parsed.cache_clear()
     first = api.validate(root)
     assert len(forks) == 2 and forks[1] is not None
-    calls: list = []
-    real = P._parser()
-
-    class Counting:
-        def parse(self, text, start):
-            calls.append(text)
-            return real.parse(text, start=start)
-
-    monkeypatch.setattr(P, "_parser", lambda: Counting())
+    calls = _parses(monkeypatch)
     P._parsed.cache_clear()
     second = api.validate(root)
     assert calls == [] and len(forks) == 2  # all saved, no child

@@ -438,26 +438,34 @@ def _give(path: Path) -> None:
             os.chown(p, NOBODY, NOBODY)
 
 
-def test_read_only_folder_on_duckdb_keeps_the_previous_members(other_user_folder):
-    """DuckDB: the database file may be written but its folder not (DuckDB must create its
-    write-ahead log beside the file): the run fails when it commits its first staged table,
-    with DuckDB's `Permission denied` naming the file, exit 1 and no traceback; the previous
-    members stay, and once the folder is writable again the next run works."""
+def _duckdb_members_of_another_user(other_user_folder, persons: int, events: int, seed: int):
+    """A DuckDB database with members from one `segc run`, its folder, the project and segc's
+    cache handed to the other user: (target, data folder, project, command prefix to run as
+    that user, their environment, the members)."""
     base, as_user = other_user_folder
     data, root, cache = base / "data", base / "p", base / "cache"
     data.mkdir()
     cache.mkdir()
     target = {"dialect": "duckdb", "path": str(data / "db.duckdb")}
     with connect(target) as e:
-        load(e, 500, 5_000, seed=2)
+        load(e, persons, events, seed=seed)
     write_project(root, target)
     assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
     old = members(target)
+    _give(root), _give(cache), _give(data)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(cache)}
+    return target, data, root, as_user, env, old
+
+
+def test_read_only_folder_on_duckdb_keeps_the_previous_members(other_user_folder):
+    """DuckDB: the database file may be written but its folder not (DuckDB must create its
+    write-ahead log beside the file): the run fails when it commits its first staged table,
+    with DuckDB's `Permission denied` naming the file, exit 1 and no traceback; the previous
+    members stay, and once the folder is writable again the next run works."""
+    target, data, root, as_user, env, old = _duckdb_members_of_another_user(other_user_folder, 500, 5_000, seed=2)
     assert any(old.values())
     write_project(root, target, {n: "age >= 0" for n in SEGMENTS})  # every member would change
-    _give(root), _give(cache), _give(data)
     data.chmod(0o555)
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(cache)}
     r = subprocess.run([*as_user, sys.executable, "-m", "segc", "run", ".", "--as-of", AS_OF], cwd=root,
                        capture_output=True, text=True, timeout=300, env=env)
     assert_clean_error(r, "Permission denied", str(data / "db.duckdb.wal"))
@@ -475,19 +483,8 @@ def test_read_only_folder_on_duckdb_keeps_the_previous_members(other_user_folder
 def test_read_only_database_file_on_duckdb(other_user_folder):
     """DuckDB: a database file the user may not write: `segc run` stops before it stages
     anything, with DuckDB's reason, exit 1 and no traceback; the members are untouched."""
-    base, as_user = other_user_folder
-    data, root, cache = base / "data", base / "p", base / "cache"
-    data.mkdir()
-    cache.mkdir()
-    target = {"dialect": "duckdb", "path": str(data / "db.duckdb")}
-    with connect(target) as e:
-        load(e, 300, 3_000, seed=3)
-    write_project(root, target)
-    assert segc(root, "run", ".", "--as-of", AS_OF).returncode == 0
-    old = members(target)
-    _give(root), _give(cache), _give(data)
+    target, data, root, as_user, env, old = _duckdb_members_of_another_user(other_user_folder, 300, 3_000, seed=3)
     (data / "db.duckdb").chmod(0o444)
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(cache)}
     r = subprocess.run([*as_user, sys.executable, "-m", "segc", "run", ".", "--as-of", AS_OF], cwd=root,
                        capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 1 and "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
