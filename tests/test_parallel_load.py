@@ -239,6 +239,7 @@ def test_saved_results_after_a_parallel_run(tmp_path, monkeypatch, forks, cache_
     P._parsed.cache_clear()
     first = api.validate(root)
     assert len(forks) == 2 and forks[1] is not None
+    real = P._parser()
     calls = _parses(monkeypatch)
     P._parsed.cache_clear()
     second = api.validate(root)
