@@ -24,7 +24,7 @@ import pickle
 import sys
 from pathlib import Path
 
-from .loader.project import LoadedSpec, display_path, load_spec, source_text
+from .loader.project import LoadedSpec, display_path, load_spec, spec_bytes, spec_digest
 
 # Files new to the saved parse results from which a second process pays. api.validate on
 # projects of the validate benchmark's kind, one process vs two, median (min) of 15: 150 files
@@ -50,8 +50,8 @@ def load_specs(paths: list[Path], mode: str | None = None) -> list[LoadedSpec]:
             return [load_spec(p) for p in paths]
         known = parser.saved_files()
         if known:
-            raws = [_read_bytes(p) for p in paths]
-            new = sum(1 for p, raw in zip(paths, raws) if known.get(display_path(p)) != _digest(raw))
+            raws = [spec_bytes(p) for p in paths]
+            new = sum(1 for p, raw in zip(paths, raws) if known.get(display_path(p)) != spec_digest(raw))
             if new < MIN_FILES:
                 return [load_spec(p, raw) for p, raw in zip(paths, raws)]
     theirs = _split(len(paths))
@@ -97,26 +97,6 @@ def _spare_cpu() -> bool:
     except (AttributeError, OSError):
         load = 0.0
     return cpus >= 2 and load < cpus - 0.5
-
-
-def _read_bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None  # load_spec reads it again and reports why it cannot
-
-
-def _digest(raw: bytes | None) -> str | None:
-    # as SourceText.digest, of the text as the loader makes it
-    import hashlib
-
-    if raw is None:
-        return None
-    try:
-        text = source_text(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _split(n: int) -> set[int]:

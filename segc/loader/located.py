@@ -21,6 +21,13 @@ MAX_DEPTH = 200
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
+def text_digest(text: str) -> str:
+    """SourceText.digest of a text."""
+    import hashlib
+
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
 class SourceText:
     """One file's text with an index of line starts (index -> line, col)."""
 
@@ -38,9 +45,7 @@ class SourceText:
     def digest(self) -> str:
         """A hash of the text: what was derived from one place of it holds while it is the same."""
         if self._digest is None:
-            import hashlib
-
-            self._digest = hashlib.blake2b(self.text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            self._digest = text_digest(self.text)
         return self._digest
 
     def position(self, index: int) -> tuple[int, int]:

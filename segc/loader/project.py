@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, SegcError, SourceCache, Span
 from . import shapes
-from .located import Y, YamlProblem, load_located
+from .located import Y, YamlProblem, load_located, text_digest
 
 CONFIG_FILE = "segc.yml"
 KIND_KEYS = tuple(shapes.KINDS)
@@ -223,6 +223,25 @@ class LoadedSpec:
     texts: dict[str, str]
     diagnostics: list[Diagnostic]
     definition: Definition | None
+
+
+def spec_bytes(path: Path) -> bytes | None:
+    """A definition file's bytes, or None when it cannot be read (load_spec says why)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def spec_digest(raw: bytes | None) -> str | None:
+    """The digest (SourceText.digest) of the text load_spec makes of these bytes; None for
+    bytes it cannot read as text."""
+    if raw is None:
+        return None
+    try:
+        return text_digest(source_text(raw.decode("utf-8")))
+    except UnicodeDecodeError:
+        return None
 
 
 def load_spec(path: Path, raw: bytes | None = None) -> LoadedSpec:
