@@ -10,6 +10,23 @@ from pathlib import Path
 _TEMPORARY = itertools.count()
 
 
+def temporary_beside(path: str | Path) -> tuple[int, str]:
+    """A new file next to `path`, open for writing, and its name: a name no other writer
+    (process, thread) uses, with the mode the umask gives (tempfile.mkstemp makes 0600 files,
+    which a rename into place would keep). Creates missing folders."""
+    folder, name = os.path.split(os.fspath(path))
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{next(_TEMPORARY)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            if not folder or os.path.isdir(folder):
+                raise
+            os.makedirs(folder, exist_ok=True)
+
+
 def write_text(path: str | Path, text: str) -> bool:
     """Write `text` to `path` through a temporary file renamed into place (readers see the old
     file or the new one, never a part; a failure leaves the old one), unless the file already
@@ -32,18 +49,7 @@ def write_text(path: str | Path, text: str) -> bool:
                 return False
         finally:
             os.close(fd)
-    folder, name = os.path.split(path)
-    while True:  # a name no other writer (process, thread) is using
-        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{next(_TEMPORARY)}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-            break
-        except FileExistsError:
-            continue
-        except FileNotFoundError:
-            if not folder or os.path.isdir(folder):
-                raise
-            os.makedirs(folder, exist_ok=True)
+    fd, tmp = temporary_beside(path)
     try:
         try:
             view = memoryview(data)

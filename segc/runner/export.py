@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import csv
 import os
-import uuid
 from pathlib import Path
+
+from ..loader.files import temporary_beside
 
 
 def _write_csv(path: str, columns: list[str], rows: list[tuple]) -> None:
@@ -20,7 +21,7 @@ def write_rows(columns: list[str], rows: list[tuple], fmt: str, out: str | Path,
     types in `types`; default: taken from the values), never a type guessed from CSV text."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temporary_beside(out)
+    fd, tmp = temporary_beside(out)  # the umask's mode, as a file written directly
     os.close(fd)
     try:
         if fmt == "csv":
@@ -33,18 +34,6 @@ def write_rows(columns: list[str], rows: list[tuple], fmt: str, out: str | Path,
             os.unlink(tmp)
         raise
     return out
-
-
-def _temporary_beside(out: Path) -> tuple[int, str]:
-    """A new file next to `out` with the mode the umask gives (0644 under 022), as `out` would
-    get if written directly: tempfile.mkstemp makes 0600 files, which the rename would keep."""
-    for _ in range(100):
-        tmp = str(out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no unused temporary name beside {out}")
 
 
 def _write_parquet(path: str, columns: list[str], rows: list[tuple], types: list[str]) -> None:
