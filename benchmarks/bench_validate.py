@@ -178,7 +178,7 @@ def stages(root: Path, runs: int) -> dict[str, float]:
     """Stage times inside one process (the serial path: no second process), imports already
     paid; the best of `runs` (CPU time)."""
     from segc import parser
-    from segc.checker import check_project, parse_field
+    from segc.checker import check_project, expression_places
     from segc.loader.project import load_project
     from segc.warnings import add_static_warnings
 
@@ -190,17 +190,11 @@ def stages(root: Path, runs: int) -> dict[str, float]:
         project = load_project(root)
         t1 = time.process_time()
         diags: list = []
-        for d in project.definitions:  # parse alone: every expression-valued field
-            for key in ("where", "entry", "returning", "formula", "window", "event", "range", "entries"):
-                y = d.body.get(key)
-                if y is not None and y.kind == "scalar":
-                    start = {"event": "step_start", "range": "window_start", "entries": "window_start"}.get(key, "start")
-                    parse_field(y, diags, start)
-            for key in ("series", "steps"):
-                y = d.body.get(key)
-                if y is not None:
-                    for item in (y.value.values() if y.kind == "map" else y.value):
-                        parse_field(item, diags, "step_start" if key == "steps" else "start")
+        for text, locate, start, place in expression_places(project.definitions):  # parse alone
+            try:
+                parser.parse_expression(text, locate, start, place)
+            except parser.ExpressionError as e:
+                diags.append(e.diag)
         t2 = time.process_time()
         parser._parsed.cache_clear()
         project = load_project(root)
