@@ -1,4 +1,4 @@
 """`python -m segc …` runs the command line, like the `segc` script."""
-from .cli import main
+from .cli import entry
 
-main(prog_name="segc")
+entry()

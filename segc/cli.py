@@ -3,6 +3,7 @@ boundary prints `Error: …` and exits 1 (usage errors exit 2), re-raising under
 from __future__ import annotations
 
 import functools
+import os
 import sys
 
 import click
@@ -36,6 +37,38 @@ def _boundary(fn):
             sys.exit(EXIT_ERRORS)
 
     return wrapper
+
+
+def entry() -> None:
+    """The `segc` script and `python -m segc`: main(), then exit without tearing the
+    interpreter down when the command allows it (see _exit_without_teardown)."""
+    try:
+        main(prog_name="segc")
+    except SystemExit as e:
+        if not _teardown_skippable:
+            raise
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if e.code is not None and not isinstance(e.code, int):
+            print(e.code, file=sys.stderr)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, OSError):
+            code = code or EXIT_ERRORS
+        os._exit(code)
+    raise SystemExit(0)
+
+
+_teardown_skippable = False
+
+
+def _exit_without_teardown() -> None:
+    """For commands that hold nothing but Python objects at their end (no engine connection,
+    no thread, no temporary file): exit with os._exit once the output is flushed, as mypy does.
+    Freeing the ~10^6 objects of a large project's checked IR, and the collection at shutdown,
+    took ~170 ms after a 1,000-definition validate: a sixth of its wall time."""
+    global _teardown_skippable
+    _teardown_skippable = True
 
 
 project_arg = click.argument("project_dir", default=".", type=click.Path(file_okay=False))
@@ -104,6 +137,7 @@ def validate(project_dir: str, fmt: str, strict: bool = False) -> None:
     from . import api
     from .formats import use_color, validation_report
 
+    _exit_without_teardown()
     with _reported(fmt):
         result = api.validate(project_dir)
     click.echo(validation_report(result, fmt, color=use_color(sys.stdout)))
@@ -135,6 +169,7 @@ def compile_(project_dir: str, dialect: str, as_of: str | None, select: tuple[st
     """Write each segment's SQL to OUT/<dialect>/<name>.sql."""
     from . import api
 
+    _exit_without_teardown()
     dialects = ("duckdb", "postgres", "clickhouse") if dialect == "all" else (dialect,)
     checked = api.validate(project_dir) if strict else None
     if checked is not None:
