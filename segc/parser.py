@@ -126,6 +126,116 @@ def _use_lean_positions(parser: Lark) -> None:
         return
 
 
+class _Driver:
+    """Lark's own LALR tables, rule callbacks and per-state (contextual) lexers, run in one loop:
+    Lark's lexer and parser pass each token through a generator, a line counter, a LexerState
+    and a ParserState, about half of the time of parsing a large project. Only a text that
+    parses goes through here: at the first character no lexer matches or the first token no
+    state accepts, parse() returns None and Lark parses the text itself, so every syntax error
+    is Lark's own. tests/test_positions.py checks both give the same trees."""
+
+    def __init__(self, parser: Lark):
+        from lark.parsers.lalr_analysis import Shift
+
+        frontend = parser.parser
+        lalr = frontend.parser.parser
+        table = lalr.parse_table
+        if frontend.lexer_conf.callbacks or frontend.lexer_conf.postlex is not None:
+            raise TypeError("terminal callbacks are not run here")
+        # state -> symbol -> (None, next state) to shift or go to, or (the reduction's size, its
+        # callback, the rule's name) to reduce: Lark's table without hashing Rule objects
+        reductions = {rule: (len(rule.expansion), lalr.callbacks[rule], rule.origin.name) for rule in lalr.callbacks}
+        self.states = {state: {symbol: (None, arg) if action is Shift else reductions[arg]
+                               for symbol, (action, arg) in actions.items()}
+                       for state, actions in table.states.items()}
+        self.start_states = table.start_states
+        self.end_states = table.end_states
+        self.lexers = frontend.lexer.lexers  # parser state -> Lark's BasicLexer for that state
+        self.scanners: dict[int, tuple] = {}
+        ignored = {t.name: t for t in frontend.lexer_conf.terminals if t.name in frontend.lexer_conf.ignore}
+        # whitespace skipped without the lexers: no other terminal starts with a blank
+        self.blanks = re.compile(ignored["WS"].pattern.to_regexp()) if "WS" in ignored else None
+
+    def _scanner(self, state: int) -> tuple:
+        lexer = self.lexers[state]
+        mres = lexer.scanner._mres  # builds the scanner and lexer.callback (keywords out of names)
+        got = self.scanners[state] = (mres, lexer.callback, lexer.ignore_types)
+        return got
+
+    def parse(self, text: str, start: str):
+        states, blanks = self.states, self.blanks
+        end_state = self.end_states[start]
+        state_stack = [self.start_states[start]]
+        value_stack: list = []
+        pos, n = 0, len(text)
+        token = None
+        while True:
+            if pos < n:
+                if blanks is not None and text[pos] in " \t\n\r\f":
+                    pos = blanks.match(text, pos).end()
+                    continue
+                state = state_stack[-1]
+                scanner = self.scanners.get(state) or self._scanner(state)
+                for mre in scanner[0]:
+                    m = mre.match(text, pos)
+                    if m:
+                        break
+                else:
+                    return None
+                value, type_ = m.group(0), m.lastgroup
+                end = pos + len(value)
+                if type_ in scanner[2]:
+                    if type_ in scanner[1]:
+                        return None
+                    pos = end
+                    continue
+                token = Token(type_, value, pos, None, None, None, None, end)
+                if type_ in scanner[1]:
+                    token = scanner[1][type_](token)
+                    type_ = token.type
+                pos = end
+            else:
+                at = token.end_pos if token is not None else 0
+                token = Token("$END", "", at, None, None, None, None, at)
+                type_ = "$END"
+            while True:
+                got = states[state_stack[-1]].get(type_)
+                if got is None:
+                    return None
+                if got[0] is None:  # shift
+                    if type_ == "$END":
+                        return None
+                    state_stack.append(got[1])
+                    value_stack.append(token)
+                    break
+                size, callback, origin = got
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    children = []
+                value_stack.append(callback(children))
+                state_stack.append(states[state_stack[-1]][origin][1])
+                if type_ == "$END" and state_stack[-1] == end_state:
+                    return value_stack[-1]
+
+
+def _parse(text: str, start: str):
+    """The parse tree of text, as Lark's parse() gives it; Lark's own errors when it has none."""
+    driver = _driver()
+    tree = driver.parse(text, start) if driver is not None else None
+    return tree if tree is not None else _parser().parse(text, start=start)
+
+
+@functools.lru_cache(maxsize=1)
+def _driver() -> _Driver | None:
+    try:
+        return _Driver(_parser())
+    except (AttributeError, TypeError, KeyError):  # Lark's internals are not as expected
+        return None
+
+
 def _cache_file(grammar: str) -> str | bool:
     """Where Lark keeps the built parse tables (building them costs ~0.1 s per run). Lark checks
     the file against the grammar and options, and builds afresh when it cannot read or write it."""
@@ -219,7 +329,7 @@ def _parse_and_build(text: str, locate: Locate, start: str) -> A.Node:
         raise ExpressionError(Diagnostic("SEG202", "empty expression", locate(0, max(len(text), 1))))
     try:
         # long texts are not kept: a long-lived process (an editor, the fuzzer) would hold them all
-        tree = _parse_tree(text, start) if len(text) <= 1000 else _parser().parse(text, start=start)
+        tree = _parse_tree(text, start) if len(text) <= 1000 else _parse(text, start)
     except UnexpectedInput as e:
         raise ExpressionError(_syntax_diagnostic(e, text, locate)) from None
     _check_limits(tree, locate)
@@ -266,7 +376,7 @@ def _decode(saved):
 def _parsed(text: str, start: str):
     # Projects repeat expressions (ranges, funnel steps, cohort entries); a parse tree holds
     # offsets into the text only, so one tree serves every place the same text is written.
-    return _parser().parse(text, start=start)
+    return _parse(text, start)
 
 
 class _SavedTrees:

@@ -37,15 +37,15 @@ def _rendered(result) -> list[str]:
 
 
 def _parses(monkeypatch) -> list[str]:
+    """The texts parsed from now on (every parse goes through segc.parser._parse)."""
     calls: list[str] = []
-    real = P._parser()
+    real = P._parse
 
-    class Counting:
-        def parse(self, text, start):
-            calls.append(text)
-            return real.parse(text, start=start)
+    def counting(text, start):
+        calls.append(text)
+        return real(text, start)
 
-    monkeypatch.setattr(P, "_parser", lambda: Counting())
+    monkeypatch.setattr(P, "_parse", counting)
     return calls
 
 

@@ -162,3 +162,99 @@ def test_lean_positions_agree_with_larks_own(tmp_path, monkeypatch):
 
     for text, start in seen:
         assert extents(lean.parse(text, start=start)) == extents(larks.parse(text, start=start)), text
+
+
+# --- segc.parser._Driver: Lark's tables and lexers in one loop ---------------------------------
+def _shape(tree):
+    """Everything of a parse tree segc reads: rules, tokens (type, text, offsets), extents."""
+    from lark import Token
+
+    if isinstance(tree, Token):
+        return ("token", tree.type, str(tree), tree.start_pos, tree.end_pos)
+    m = tree.meta
+    return (tree.data, m.empty, getattr(m, "start_pos", None), getattr(m, "end_pos", None),
+            getattr(m, "container_start_pos", None), getattr(m, "container_end_pos", None),
+            [_shape(c) for c in tree.children])
+
+
+def _driver_agrees(text: str, start: str = "start") -> bool:
+    """The driver's tree is Lark's (run with the same callbacks); where Lark raises, the driver
+    gives None, so that Lark parses the text again and its error is reported. Returns whether
+    the text parsed."""
+    from lark.exceptions import UnexpectedInput
+
+    from segc import parser as P
+
+    got = P._driver().parse(text, start)
+    try:
+        expected = P._parser().parse(text, start=start)
+    except UnexpectedInput:
+        assert got is None, text
+        return False
+    assert got is not None, text
+    assert _shape(got) == _shape(expected), text
+    return True
+
+
+def test_driver_gives_larks_trees_on_every_known_expression(tmp_path):
+    """Every distinct expression of a generated 400-definition project, of the demo and of
+    LANGUAGE.md's examples, under each start rule it is parsed with; and the parser in use goes
+    through the driver."""
+    import sys
+
+    from segc import parser as P
+    from segc.checker import expression_places
+    from segc.loader.project import load_project
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from language_examples import expression_examples
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_validate import generate
+
+    generate(tmp_path / "p", 400)
+    texts = {(text, start) for root in (tmp_path / "p", REPO)
+             for text, _, start, _ in expression_places(load_project(root).definitions)}
+    texts |= {(t, "start") for t in expression_examples()}
+    assert len(texts) > 300 and {s for _, s in texts} == {"start", "step_start", "window_start"}
+    assert P._driver() is not None
+    assert all(_driver_agrees(t, s) for t, s in texts)
+
+
+def test_driver_rejects_what_lark_rejects():
+    """Texts that fail in each way: no terminal matches (in any state, or only in this one),
+    a token no state accepts, input that ends early, a keyword where a name is wanted."""
+    bad = ["country = ", "country == 'US'", "count(purchase within 30d", "country in ('US',, 'CA')", "a ! b",
+           "performed(purchase where)", "`unterminated", "'unterminated", "1 2", "not", "", "   ", "-- only a comment",
+           "segment()", "sequence(purchase)", "country = 'US' )", "and x", "x.y.z = 1", "count(purchase) >= 2 within 3d"]
+    assert not any(_driver_agrees(t) for t in bad)
+    assert _driver_agrees("-- a comment\ncount(purchase within 30d) >= 20 -- and another\n  and country in ('US', 'CA')")
+    assert _driver_agrees("purchase where revenue > 0", "step_start")
+    assert _driver_agrees("within 90d", "window_start")
+    assert not _driver_agrees("within", "window_start")
+
+
+def test_driver_agrees_with_lark_on_random_and_mutated_expressions():
+    """Hypothesis: expressions from the grammar's productions (the fuzzer's), as they are and
+    with tokens deleted, repeated, swapped or replaced."""
+    import sys
+
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import fuzz
+
+    @st.composite
+    def texts(draw):
+        text = draw(fuzz.expressions())
+        return draw(fuzz.token_mutations(text)) if draw(st.booleans()) else text
+
+    parsed = []
+
+    @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(texts())
+    def check(text):
+        parsed.append(_driver_agrees(text))
+
+    check()
+    assert any(parsed) and not all(parsed)  # both kinds were met
