@@ -34,16 +34,21 @@ def validate(project_dir: str | Path = ".", warnings: bool = True) -> CheckResul
 
 
 @contextlib.contextmanager
-def _fewer_gc_pauses():
+def _fewer_gc_pauses(collect: bool = False):
     # Validating makes ~10^5 small acyclic objects; at the default thresholds the cycle
     # collector walks them hundreds of times (~10% of a large validate). Raised for the call
-    # only, as mypy does for its whole run.
-    old = gc.get_threshold()
+    # only, as mypy does for its whole run. `collect`: with the collector on for the call
+    # even where the caller turned it off (compile's workers make cyclic sqlglot trees).
+    old, was_on = gc.get_threshold(), gc.isenabled()
     gc.set_threshold(200_000, 30, 30)
+    if collect:
+        gc.enable()
     try:
         yield
     finally:
         gc.set_threshold(*old)
+        if not was_on:
+            gc.disable()
 
 
 def parse_as_of(text: str | None):
@@ -133,7 +138,7 @@ def compile_project(
         (out_dir / dialect).mkdir(parents=True, exist_ok=True)
     workers = workers or min(os.cpu_count() or 1, 4)
     try:
-        with _fewer_gc_pauses():  # every tree is garbage once printed; forked workers inherit this
+        with _fewer_gc_pauses(collect=True):  # every tree is garbage once printed; forked workers inherit this
             _compile_jobs(jobs, workers)
     finally:
         _COMPILE_STATE.clear()
