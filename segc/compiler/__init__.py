@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 
 from .. import ir
@@ -10,6 +11,7 @@ from .builder import QueryBuilder, masks_by_instant, membership_masks, transitio
 from .dialects import DIALECTS, ENGINES, AllEngines, release
 
 
+@functools.lru_cache(maxsize=64)  # in the header of every file compiled: strftime is not free
 def as_of_text(as_of: dt.datetime | None) -> str:
     return as_of.strftime("%Y-%m-%dT%H:%M:%S") + (f".{as_of.microsecond:06d}" if as_of.microsecond else "") + "Z" if as_of else "now() when the query runs"
 

@@ -292,6 +292,11 @@ class AllEngines(Engine):
                 self._free.add(id(old))
             elif self._copies.pop(id(old), None) is not None:
                 release(old)  # a copy, out of the tree for good (see release)
+            elif self.variants[old._meta["segc_site"]][old._meta["segc_for"][0]] is old:
+                # the variant the tree was built with, out of it: placed again as it is when its
+                # dialects come round again (COUNT_IF is DuckDB's and ClickHouse's, not PostgreSQL's)
+                self._free.add(id(old))
+                self._within[id(old)] = site[4]
             site[3], site[4] = node, within
         return all(self._swap(s, dialect) for s in within)
 
