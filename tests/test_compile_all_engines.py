@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from language_examples import REPO, write_examples_project
 from segc import api
 from segc.compiler import DIALECTS, segment_file, segment_files
-from segc.compiler.dialects import AllEngines, Engine
+from segc.compiler.dialects import ENGINES, AllEngines, Engine
+from sqlglot import exp
 from test_property_cross_engine import AS_OF, _write, expressions
 
 
@@ -136,3 +137,67 @@ def test_cohorts_and_insights_print_the_same(tmp_path, order):
                     assert together[dialect] == analytics_file(model, d, segments, dialect, as_of, labels), (root, d.name, dialect)
                 checked += 1
     assert checked >= 2 * (2 * len(DEFINITIONS) + 8)
+
+
+def _site_places(sites: list) -> set:
+    """(holder, arg, index, node) of every site, nested ones included, by identity."""
+    out, stack = set(), list(sites)
+    while stack:
+        holder, arg, index, node, within = stack.pop()
+        out.add((id(holder), arg, index, id(node)))
+        stack.extend(within)
+    return out
+
+
+def test_sites_found_without_a_walk_are_those_a_walk_finds(tmp_path):
+    """Before the first printing, AllEngines finds the tree's sites from those it made and those
+    fresh() copied, through parent links (_outermost_sites): exactly the sites a walk of every
+    node finds, on the demo, LANGUAGE.md's examples and a generated project with references
+    (timestamps within COUNT_IF, copied CASE conditions, periods' GROUP BY keys)."""
+    import sys
+
+    from segc.compiler import QueryBuilder
+    from segc.compiler.dialects import _sites_within
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_validate import generate
+
+    write_examples_project(tmp_path / "examples")
+    generate(tmp_path / "generated", 150)
+    compared = without_walk = 0
+    for root in (REPO, tmp_path / "examples", tmp_path / "generated"):
+        result = api.validate(root)
+        model, segments = result.project.model, result.segments()
+        for name in segments:
+            for as_of in (AS_OF, None):
+                engine = AllEngines()
+                tree = QueryBuilder(model, segments, engine, as_of).members(name)
+                without_walk += not engine._copied.other
+                assert _site_places(engine._outermost_sites(tree)) == _site_places(_sites_within(tree)), (root, name)
+                compared += 1
+    assert compared > 300 and without_walk == compared
+
+
+def test_a_site_copied_behind_fresh_s_back_sends_to_the_walk():
+    """A copy of a site that fresh() did not make (sqlglot's own copy()) is not known: the sites
+    are then found by walking the tree, and every dialect's text is still right."""
+    from segc.compiler import QueryBuilder, to_sql
+
+    result = api.validate(REPO)
+    model, segments = result.project.model, result.segments()
+    name = "shoe_browsers"  # COUNT_IF (a site) with lower() (sites) in the aggregates' CTE
+
+    def with_the_first_cte_twice(tree):  # the second one a copy made by sqlglot
+        ctes = tree.args["with_"].expressions
+        tree.args["with_"].append("expressions", ctes[0].copy())
+        return tree
+
+    engine = AllEngines()
+    tree = with_the_first_cte_twice(QueryBuilder(model, segments, engine, AS_OF).members(name))
+    assert engine._copied.other
+    for dialect in DIALECTS:
+        engine.for_dialect(tree, dialect)
+        alone = with_the_first_cte_twice(QueryBuilder(model, segments, ENGINES[dialect], AS_OF).members(name))
+        text = to_sql(tree, dialect)
+        assert text == to_sql(alone, dialect), dialect
+        assert text.count("lowerUTF8(" if dialect == "clickhouse" else "LOWER(") == 8, text  # 4 in each CTE

@@ -15,8 +15,23 @@ LOGICAL_TYPES = {"string": "TEXT", "number": "DOUBLE", "integer": "BIGINT", "boo
 def fresh(e: exp.Expression) -> exp.Expression:
     """A deep copy of a tree. Expression.copy() goes through copy.deepcopy (its memo and
     bookkeeping in Python) to the same iterative __deepcopy__: this calls that directly, about
-    3x faster on the small trees the builder copies (a cast's type, a column)."""
-    return e.__deepcopy__(None)
+    3x faster on the small trees the builder copies (a cast's type, a column). The sites in a
+    copy are made known to their AllEngines (see _Site)."""
+    _fresh[0] += 1
+    try:
+        copy = e.__deepcopy__(None)
+    finally:
+        _fresh[0] -= 1
+    if _fresh_sites:
+        _fresh_sites.clear()
+        for node in copy.walk():
+            if type(node._meta) is _Site:
+                node._meta["segc_copies"].made(node)
+    return copy
+
+
+_fresh = [0]  # fresh() is copying
+_fresh_sites: list = []  # … and copied a site
 
 
 def release(*trees: exp.Expression) -> None:
@@ -178,12 +193,37 @@ _GROUPS: dict[tuple, tuple[tuple[str, ...], ...]] = {}
 
 
 class _Site(dict):
-    """The meta of a node where the engines differ: which site, and which dialects the node is
-    the variant of. Never changed once made, so copies of the tree share it (sqlglot deep-copies
-    meta with copy.deepcopy, which costs more than the rest of a small node's copy)."""
+    """The meta of a node where the engines differ: which site, which dialects the node is the
+    variant of, and its engine's _Copies. Never changed once made, so copies of the tree share
+    it (sqlglot deep-copies meta with copy.deepcopy, which costs more than the rest of a small
+    node's copy); a copy made outside AllEngines is noted, as it is a site AllEngines did not make."""
 
     def __deepcopy__(self, memo):
+        copies = self.get("segc_copies")
+        if copies is not None and not copies.ours:
+            if _fresh[0]:
+                _fresh_sites.append(copies)  # fresh() looks for the sites in its copy
+            else:
+                copies.other = True
         return self
+
+
+class _Copies:
+    """An AllEngines' sites as the tree is built: each site's node of the first group, and every
+    copy of a site fresh() made; whether a site was copied otherwise (a copy it does not know)."""
+
+    __slots__ = ("ours", "other", "nodes", "_ids")
+
+    def __init__(self) -> None:
+        self.ours = False  # AllEngines is copying (variants' arguments): those copies are its own
+        self.other = False
+        self.nodes: list[exp.Expression] = []
+        self._ids: set[int] = set()
+
+    def made(self, node: exp.Expression) -> None:
+        if id(node) not in self._ids:
+            self._ids.add(id(node))
+            self.nodes.append(node)
 
 
 class AllEngines(Engine):
@@ -213,12 +253,13 @@ class AllEngines(Engine):
         self._free: set[int] = set()
         self._within: dict[int, list[list]] = {}
         self._copies: dict[int, exp.Expression] = {}  # copies _swap placed, by id
+        self._copied = _Copies()
 
     def _across(self, method: str, *args):
         key = (method, *(_EXPRESSION_ARG if isinstance(a, exp.Expression) else a for a in args))
         groups = _GROUPS.get(key)
         if groups is None:
-            results = {d: getattr(e, method)(*_copies(args)) for d, e in ENGINES.items()}
+            results = {d: getattr(e, method)(*self._own_copies(args)) for d, e in ENGINES.items()}
             found: list[list[str]] = []
             for d, r in results.items():
                 same = next((g for g in found if results[g[0]] == r), None)
@@ -232,13 +273,38 @@ class AllEngines(Engine):
         site = len(self.variants)
         variants: dict[str, exp.Expression] = {}
         for i, group in enumerate(groups):
-            node = getattr(ENGINES[group[0]], method)(*(args if i == 0 else _copies(args)))
-            node._meta = _Site(node._meta or {}, segc_site=site, segc_for=group)
+            node = getattr(ENGINES[group[0]], method)(*(args if i == 0 else self._own_copies(args)))
+            node._meta = _Site(node._meta or {}, segc_site=site, segc_for=group, segc_copies=self._copied)
             variants.update(dict.fromkeys(group, node))
             if i:
                 self._free.add(id(node))
         self.variants.append(variants)
+        self._copied.made(variants[groups[0][0]])
         return variants[groups[0][0]]
+
+    def _own_copies(self, args: tuple) -> list:
+        self._copied.ours = True
+        try:
+            return _copies(args)
+        finally:
+            self._copied.ours = False
+
+    def _outermost_sites(self, tree: exp.Expression) -> list[list]:
+        """The outermost sites of the tree, as _sites_within(tree) finds them, without walking
+        the tree (a walk of every node was ~8% of compile's CPU time): each site made for the
+        tree, or copied by fresh() as it was built, is in it when its parent links lead to the
+        root, and outermost when no other site is on the way. Parent links hold until the tree
+        is first printed; a site copied otherwise (not known here) sends this to the walk."""
+        if self._copied.other:
+            return _sites_within(tree)
+        found = []
+        for node in self._copied.nodes:
+            up = node.parent
+            while up is not None and up is not tree and type(up._meta) is not _Site:
+                up = up.parent
+            if up is tree:
+                found.append([node.parent, node.arg_key, node.index, node, _sites_within(node)])
+        return found
 
     def finish(self, select: exp.Select) -> exp.Select:
         return select
@@ -251,10 +317,11 @@ class AllEngines(Engine):
         Sites are found by following args, never parent links, and swapped through their holder:
         sqlglot's generators, printing with copy=False, rebuild some nodes around our children
         (StrPosition on every engine, IntDiv on ClickHouse, IF on PostgreSQL), which leaves the
-        children's parent links pointing into the printed text's temporary nodes."""
+        children's parent links pointing into the printed text's temporary nodes. Hence the
+        first call comes before the tree is printed: it finds the sites while parent links hold."""
+        if self._sites is None:
+            self._sites = self._outermost_sites(tree)
         if dialect != self._dialect:
-            if self._sites is None:  # one walk of the whole tree; later only the sites' own
-                self._sites = _sites_within(tree)
             if not all(self._swap(site, dialect) for site in self._sites):
                 # a holder no longer holds its site (no generator we know of does this): walk
                 # again; fresh from a walk, every holder holds its site
