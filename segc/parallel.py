@@ -10,8 +10,9 @@ this process then reads its files too, and the checker parses their expressions 
 
 When: a project of at least MIN_FILES definition files new to the saved parse results (all
 of them on a first run or with SEGC_PARSE_CACHE=0), where os.fork exists, no other thread
-runs, and a second CPU looks free (two usable, a load average under 1.5 on two). When nearly
-every file was parsed by the previous run, or the other core is busy, one process is faster.
+runs, and a second CPU is free (two usable, fewer runnable processes than CPUs at this instant).
+When nearly every file was parsed by the previous run, or the other core is busy, one process
+is faster.
 
 SEGC_PARALLEL overrides the choice: `0` never forks, `1` forks whenever it can (tests use it
 on small projects); unset, or anything else, chooses as above. `load_specs(paths, mode=...)`
@@ -86,17 +87,35 @@ def _can_fork() -> bool:
 
 
 def _spare_cpu() -> bool:
-    """Whether a second CPU is likely free: this process may use two, and the load of the last
-    minute leaves one (with the other core busy, two processes took longer than one)."""
+    """Whether a second CPU is free now: this process may use two, and fewer processes are
+    runnable than it has (this one included), as /proc/loadavg counts them at this instant.
+    With the other core busy, two processes took longer than one. The load average of the last
+    minute, the fallback where /proc is missing, also counts processes that have ended: after a
+    run of back-to-back compiles it kept first runs on one process on an idle machine."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:
         cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    running = _runnable()
+    if running is not None:
+        return running < cpus
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         load = 0.0
-    return cpus >= 2 and load < cpus - 0.5
+    return load < cpus - 0.5
+
+
+def _runnable() -> int | None:
+    """Runnable processes and threads now, this one included (/proc/loadavg's fourth field,
+    "running/total"); None where it cannot be read."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            return int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _split(n: int) -> set[int]:

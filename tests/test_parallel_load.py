@@ -37,6 +37,9 @@ def cache_home(tmp_path, monkeypatch):
     return tmp_path / "cache" / "segc"
 
 
+_REAL_SPARE_CPU = parallel._spare_cpu
+
+
 @pytest.fixture(autouse=True)
 def idle_machine(monkeypatch):
     """The choice does not depend on what else the machine runs while the tests do."""
@@ -125,6 +128,44 @@ def test_a_busy_machine_stays_in_one_process(tmp_path, monkeypatch, forks):
     monkeypatch.setenv("SEGC_PARALLEL", "1")  # forced: forks all the same
     api.validate(root)
     assert len(forks) == 1
+
+
+def test_a_second_cpu_is_free_when_fewer_processes_run_than_cpus(monkeypatch):
+    """_spare_cpu counts the processes runnable now (this one included) against the CPUs;
+    the load average is the fallback where /proc/loadavg cannot be read."""
+    import os
+
+    spare = _REAL_SPARE_CPU
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    for running, free in ((1, True), (2, False), (5, False)):
+        monkeypatch.setattr(parallel, "_runnable", lambda r=running: r)
+        assert spare() is free, running
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(parallel, "_runnable", lambda: 1)
+    assert spare() is False  # one CPU: nothing to share
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(parallel, "_runnable", lambda: None)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 1.0, 1.0))
+    assert spare() is True
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.7, 1.0, 1.0))
+    assert spare() is False
+
+
+def test_runnable_counts_a_busy_process():
+    """/proc/loadavg as this machine gives it: this process at least, and a busy one more."""
+    import subprocess
+    import sys
+    import time
+
+    assert parallel._runnable() >= 1
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        counts = [parallel._runnable() for _ in range(20)]
+    finally:
+        busy.kill()
+        busy.wait()
+    assert max(counts) >= 2, counts
 
 
 def broken_project(root: Path) -> Path:
