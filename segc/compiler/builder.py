@@ -312,7 +312,7 @@ class QueryBuilder:
         for level in sorted(by_level):
             name = f"segc_flags{level}"
             self._ref_alias = REF
-            projections = [exp.alias_(self.pkey(), PID, copy=False)] + self._t() + [col(c, REF) for c in carried]
+            projections = [exp.alias_(self.pkey(), ident(PID), copy=False)] + self._t() + [col(c, REF) for c in carried]
             projections += [exp.alias_(self.cond(self.segments[n].where, "person"), ident(n), copy=False) for n in by_level[level]]
             sel = self._persons_from().select(*projections, copy=False)
             if prev is not None:
@@ -375,7 +375,7 @@ class QueryBuilder:
     def _aggregate(self, agg: exp.Expression, key: tuple) -> exp.Column:
         if key not in self._aggs:
             alias = f"segc_{len(self._aggs) + 1}"
-            self._agg_selects.append(exp.alias_(agg, alias, quoted=False, copy=False))
+            self._agg_selects.append(exp.alias_(agg, ident(alias), copy=False))
             self._aggs[key] = col(alias, A)
         return fresh(self._aggs[key])
 
@@ -394,7 +394,7 @@ class QueryBuilder:
 
     def _t(self) -> list[exp.Expression]:
         """The instant as a projection, where there are instants."""
-        return [exp.alias_(col(T, AT), T, copy=False)] if self.instants else []
+        return [exp.alias_(col(T, AT), ident(T), copy=False)] if self.instants else []
 
     def _t_key(self) -> list[exp.Expression]:
         return [col(T, AT)] if self.instants else []
@@ -425,14 +425,14 @@ class QueryBuilder:
         k = exp.IntDiv(this=exp.Paren(this=exp.Sub(this=micros, expression=exp.Literal.number(1))),
                        expression=exp.Literal.number(e.every_seconds * 1_000_000))
         match = self.event_match(f.event, f.where, f.window)
-        inner = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False)] + self._t() + [exp.alias_(k, "segc_k", copy=False)],
+        inner = self._scan_select([exp.alias_(self.ecol("person"), ident(PID), copy=False)] + self._t() + [exp.alias_(k, ident("segc_k"), copy=False)],
                                   _uses_person(f.where, f.window), [match] if match is not None else [])
         inner = inner.group_by(self.ecol("person"), *self._t_key(), fresh(k), copy=False).having(
             exp.GTE(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(e.min_events)), copy=False)
         keys = [col(PID)] + ([col(T)] if self.instants else [])
-        outer = (exp.Select(expressions=[fresh(c) for c in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
-                 .from_(inner.subquery("segc_periods", copy=False), copy=False).group_by(*keys, copy=False))
-        self._ctes.append(exp.CTE(this=outer, alias=exp.TableAlias(this=exp.to_identifier(name))))
+        outer = (exp.Select(expressions=[fresh(c) for c in keys] + [exp.alias_(exp.Count(this=exp.Star()), ident("segc_n"), copy=False)])
+                 .from_(inner.subquery(ident("segc_periods"), copy=False), copy=False).group_by(*keys, copy=False))
+        self._ctes.append(exp.CTE(this=outer, alias=exp.TableAlias(this=ident(name))))
         self._joins.append((table(name, name), self._on_person(name)))
         return exp.Coalesce(this=col("segc_n", name), expressions=[exp.Literal.number(0)])
 
@@ -447,11 +447,11 @@ class QueryBuilder:
             conds = [match] if match is not None else []
             persons = _uses_person(step.where, e.window)
             name = f"{base}_{i}"
-            now_proj = [exp.alias_(col(T, AT), "segc_now", copy=False)] if self.instants else []
+            now_proj = [exp.alias_(col(T, AT), ident("segc_now"), copy=False)] if self.instants else []
             if prev is None:
                 sel = self._scan_select(
-                    [exp.alias_(self.ecol("person"), PID, copy=False), exp.alias_(ts, "segc_t1", copy=False),
-                     exp.alias_(fresh(ts), "segc_step", copy=False)] + now_proj,
+                    [exp.alias_(self.ecol("person"), ident(PID), copy=False), exp.alias_(ts, ident("segc_t1"), copy=False),
+                     exp.alias_(fresh(ts), ident("segc_step"), copy=False)] + now_proj,
                     persons, conds + [_not(exp.Is(this=self.ecol("person"), expression=exp.Null()))])
             else:
                 on = [exp.EQ(this=self.ecol("person"), expression=col(PID, "s")), exp.GT(this=fresh(ts), expression=col("segc_step", "s"))]
@@ -459,7 +459,7 @@ class QueryBuilder:
                     on.append(exp.LTE(this=fresh(ts), expression=exp.Add(this=col("segc_t1", "s"), expression=interval(e.span_seconds))))
                 ev, joins, before_now = self._events_from(persons)
                 keys = [col(PID, "s"), col("segc_t1", "s")] + ([col("segc_now", "s")] if self.instants else [])
-                sel = (exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Min(this=fresh(ts)), "segc_step", copy=False)])
+                sel = (exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Min(this=fresh(ts)), ident("segc_step"), copy=False)])
                        .from_(table(prev, "s"), copy=False)
                        .join(exp.Join(this=ev, kind="INNER", on=_and(on)), copy=False))
                 for j in joins:
@@ -468,7 +468,7 @@ class QueryBuilder:
                     sel = sel.join(exp.Join(this=table(AT, AT), kind="INNER",
                                             on=exp.EQ(this=col(T, AT), expression=col("segc_now", "s"))), copy=False)
                 sel = sel.where(_and([before_now] + [_paren(c) for c in conds]), copy=False).group_by(*keys, copy=False)
-            self._ctes.append(exp.CTE(this=sel, alias=exp.TableAlias(this=exp.to_identifier(name))))
+            self._ctes.append(exp.CTE(this=sel, alias=exp.TableAlias(this=ident(name))))
             prev = name
         if self.instants:
             members = exp.Select(expressions=[col(PID), col("segc_now")]).from_(table(prev), copy=False)
@@ -488,15 +488,15 @@ class QueryBuilder:
     def _assemble(self, select: exp.Select, over_persons: bool = True) -> exp.Select:
         ctes = []
         if self._agg_selects:
-            agg = self._scan_select([exp.alias_(self.ecol("person"), PID, copy=False)] + self._t() + self._agg_selects,
+            agg = self._scan_select([exp.alias_(self.ecol("person"), ident(PID), copy=False)] + self._t() + self._agg_selects,
                                     self._agg_needs_persons, [])
             agg = agg.group_by(self.ecol("person"), *self._t_key(), copy=False)
-            ctes.append(exp.CTE(this=agg, alias=exp.TableAlias(this=exp.to_identifier(A))))
+            ctes.append(exp.CTE(this=agg, alias=exp.TableAlias(this=ident(A))))
         if self.instants:
-            ctes.insert(0, exp.CTE(this=self._instants_table(), alias=exp.TableAlias(this=exp.to_identifier(AT))))
+            ctes.insert(0, exp.CTE(this=self._instants_table(), alias=exp.TableAlias(this=ident(AT))))
         ctes += self._ctes
         for name, layer in self._layers:
-            ctes.append(exp.CTE(this=self._with_event_joins(layer), alias=exp.TableAlias(this=exp.to_identifier(name))))
+            ctes.append(exp.CTE(this=self._with_event_joins(layer), alias=exp.TableAlias(this=ident(name))))
         if over_persons:
             select = self._with_event_joins(select)
         if ctes:
@@ -504,7 +504,7 @@ class QueryBuilder:
         return self.engine.finish(select)
 
     def _instants_table(self) -> exp.Expression:
-        rows = [exp.Select(expressions=[exp.alias_(self.engine.timestamp_literal(t), T, copy=False)]) for t in self.instants]
+        rows = [exp.Select(expressions=[exp.alias_(self.engine.timestamp_literal(t), ident(T), copy=False)]) for t in self.instants]
         out = rows[0]
         for r in rows[1:]:
             out = exp.Union(this=out, expression=r, distinct=False)
@@ -588,13 +588,13 @@ def membership_masks(flags: exp.Select, key: str, names: list[str]) -> exp.Selec
         masks.append(exp.alias_(exp.cast(total, data_type("BIGINT")), f"segc_mask{start // MASK_BITS}"))
     mask_cols = [exp.column(m.alias) for m in masks]
     ctes = flags.args.pop("with_", None)  # hoisted: not every engine takes WITH inside a subquery
-    inner = exp.Select(expressions=[exp.alias_(col(key, "segc_flags"), PID, copy=False)] + masks).from_(
+    inner = exp.Select(expressions=[exp.alias_(col(key, "segc_flags"), ident(PID), copy=False)] + masks).from_(
         flags.subquery("segc_flags"), copy=False)
     outer = exp.Select(
         expressions=[fresh(c) for c in mask_cols] + [
-            exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False),
-            exp.alias_(exp.Min(this=col(PID)), "segc_min_key", copy=False),
-            exp.alias_(exp.Max(this=col(PID)), "segc_max_key", copy=False),
+            exp.alias_(exp.Count(this=exp.Star()), ident("segc_n"), copy=False),
+            exp.alias_(exp.Min(this=col(PID)), ident("segc_min_key"), copy=False),
+            exp.alias_(exp.Max(this=col(PID)), ident("segc_max_key"), copy=False),
         ]
     ).from_(inner.subquery("segc_masks"), copy=False).group_by(*[fresh(c) for c in mask_cols], copy=False)
     if ctes is not None:
@@ -633,7 +633,7 @@ def masks_by_instant(flags: exp.Select, names: list[str]) -> exp.Select:
     inner = exp.Select(expressions=[col(T, "segc_flags")] + masks)
     mask_cols = [exp.column(m.alias) for m in masks]
     keys = [col(T)] + mask_cols
-    outer = exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
+    outer = exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), ident("segc_n"), copy=False)])
     ctes_settings = _hoist(flags, outer)
     inner = inner.from_(flags.subquery("segc_flags"), copy=False)
     return ctes_settings.from_(inner.subquery("segc_masks"), copy=False).group_by(*keys, copy=False).order_by(col(T), copy=False)
@@ -643,9 +643,9 @@ def transitions(flags: exp.Select, key: str, names: list[str], t1: exp.Expressio
     """Migration: per person the combination of memberships at t1 and at t2, then persons
     counted by the pair of combinations."""
     masks = _mask_columns(names, "segc_flags")
-    per_instant = exp.Select(expressions=[exp.alias_(col(key, "segc_flags"), PID, copy=False), col(T, "segc_flags")] + masks)
+    per_instant = exp.Select(expressions=[exp.alias_(col(key, "segc_flags"), ident(PID), copy=False), col(T, "segc_flags")] + masks)
     per_instant = per_instant.from_(flags.subquery("segc_flags"), copy=False)
-    pairs = [exp.alias_(col(PID), PID, copy=False)]
+    pairs = [exp.alias_(col(PID), ident(PID), copy=False)]
     for when, tag in ((t1, "from"), (t2, "to")):
         for m in masks:
             pairs.append(exp.alias_(
@@ -653,6 +653,6 @@ def transitions(flags: exp.Select, key: str, names: list[str], t1: exp.Expressio
                 f"segc_{tag}_{m.alias}", copy=False))
     per_person = exp.Select(expressions=pairs).from_(per_instant.subquery("segc_at_masks"), copy=False).group_by(col(PID), copy=False)
     keys = [exp.column(p.alias) for p in pairs[1:]]
-    outer = exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), "segc_n", copy=False)])
+    outer = exp.Select(expressions=[fresh(k) for k in keys] + [exp.alias_(exp.Count(this=exp.Star()), ident("segc_n"), copy=False)])
     outer = _hoist(flags, outer)
     return outer.from_(per_person.subquery("segc_pairs"), copy=False).group_by(*keys, copy=False)
