@@ -172,7 +172,7 @@ def test_sites_found_without_a_walk_are_those_a_walk_finds(tmp_path):
             for as_of in (AS_OF, None):
                 engine = AllEngines()
                 tree = QueryBuilder(model, segments, engine, as_of).members(name)
-                without_walk += not engine._copied.other
+                without_walk += not engine._known.other
                 assert _site_places(engine._outermost_sites(tree)) == _site_places(_sites_within(tree)), (root, name)
                 compared += 1
     assert compared > 300 and without_walk == compared
@@ -194,7 +194,7 @@ def test_a_site_copied_behind_fresh_s_back_sends_to_the_walk():
 
     engine = AllEngines()
     tree = with_the_first_cte_twice(QueryBuilder(model, segments, engine, AS_OF).members(name))
-    assert engine._copied.other
+    assert engine._known.other
     for dialect in DIALECTS:
         engine.for_dialect(tree, dialect)
         alone = with_the_first_cte_twice(QueryBuilder(model, segments, ENGINES[dialect], AS_OF).members(name))

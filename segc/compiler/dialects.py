@@ -26,7 +26,7 @@ def fresh(e: exp.Expression) -> exp.Expression:
         _fresh_sites.clear()
         for node in copy.walk():
             if type(node._meta) is _Site:
-                node._meta["segc_copies"].made(node)
+                node._meta["segc_known"].made(node)
     return copy
 
 
@@ -194,21 +194,21 @@ _GROUPS: dict[tuple, tuple[tuple[str, ...], ...]] = {}
 
 class _Site(dict):
     """The meta of a node where the engines differ: which site, which dialects the node is the
-    variant of, and its engine's _Copies. Never changed once made, so copies of the tree share
+    variant of, and its engine's _Known. Never changed once made, so copies of the tree share
     it (sqlglot deep-copies meta with copy.deepcopy, which costs more than the rest of a small
     node's copy); a copy made outside AllEngines is noted, as it is a site AllEngines did not make."""
 
     def __deepcopy__(self, memo):
-        copies = self.get("segc_copies")
-        if copies is not None and not copies.ours:
+        known = self.get("segc_known")
+        if known is not None and not known.ours:
             if _fresh[0]:
-                _fresh_sites.append(copies)  # fresh() looks for the sites in its copy
+                _fresh_sites.append(known)  # fresh() looks for the sites in its copy
             else:
-                copies.other = True
+                known.other = True
         return self
 
 
-class _Copies:
+class _Known:
     """An AllEngines' sites as the tree is built: each site's node of the first group, and every
     copy of a site fresh() made; whether a site was copied otherwise (a copy it does not know)."""
 
@@ -253,7 +253,7 @@ class AllEngines(Engine):
         self._free: set[int] = set()
         self._within: dict[int, list[list]] = {}
         self._copies: dict[int, exp.Expression] = {}  # copies _swap placed, by id
-        self._copied = _Copies()
+        self._known = _Known()
 
     def _across(self, method: str, *args):
         key = (method, *(_EXPRESSION_ARG if isinstance(a, exp.Expression) else a for a in args))
@@ -274,20 +274,20 @@ class AllEngines(Engine):
         variants: dict[str, exp.Expression] = {}
         for i, group in enumerate(groups):
             node = getattr(ENGINES[group[0]], method)(*(args if i == 0 else self._own_copies(args)))
-            node._meta = _Site(node._meta or {}, segc_site=site, segc_for=group, segc_copies=self._copied)
+            node._meta = _Site(node._meta or {}, segc_site=site, segc_for=group, segc_known=self._known)
             variants.update(dict.fromkeys(group, node))
             if i:
                 self._free.add(id(node))
         self.variants.append(variants)
-        self._copied.made(variants[groups[0][0]])
+        self._known.made(variants[groups[0][0]])
         return variants[groups[0][0]]
 
     def _own_copies(self, args: tuple) -> list:
-        self._copied.ours = True
+        self._known.ours = True
         try:
             return _copies(args)
         finally:
-            self._copied.ours = False
+            self._known.ours = False
 
     def _outermost_sites(self, tree: exp.Expression) -> list[list]:
         """The outermost sites of the tree, as _sites_within(tree) finds them, without walking
@@ -295,10 +295,10 @@ class AllEngines(Engine):
         tree, or copied by fresh() as it was built, is in it when its parent links lead to the
         root, and outermost when no other site is on the way. Parent links hold until the tree
         is first printed; a site copied otherwise (not known here) sends this to the walk."""
-        if self._copied.other:
+        if self._known.other:
             return _sites_within(tree)
         found = []
-        for node in self._copied.nodes:
+        for node in self._known.nodes:
             up = node.parent
             while up is not None and up is not tree and type(up._meta) is not _Site:
                 up = up.parent
@@ -314,11 +314,12 @@ class AllEngines(Engine):
         that dialect's variant, and the root is finished for it (what the previous dialect's
         finish set is put back first).
 
-        Sites are found by following args, never parent links, and swapped through their holder:
-        sqlglot's generators, printing with copy=False, rebuild some nodes around our children
-        (StrPosition on every engine, IntDiv on ClickHouse, IF on PostgreSQL), which leaves the
-        children's parent links pointing into the printed text's temporary nodes. Hence the
-        first call comes before the tree is printed: it finds the sites while parent links hold."""
+        Sites are swapped through their holders, found by the first call, which comes before the
+        tree is printed (_outermost_sites reads parent links); any later search follows args,
+        never parent links: sqlglot's generators, printing with copy=False, rebuild some nodes
+        around our children (StrPosition on every engine, IntDiv on ClickHouse, IF on
+        PostgreSQL), which leaves the children's parent links pointing into the printed text's
+        temporary nodes."""
         if self._sites is None:
             self._sites = self._outermost_sites(tree)
         if dialect != self._dialect:
