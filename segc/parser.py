@@ -129,10 +129,10 @@ def _use_lean_positions(parser: Lark) -> None:
 class _Driver:
     """Lark's own LALR tables, rule callbacks and per-state (contextual) lexers, run in one loop:
     Lark's lexer and parser pass each token through a generator, a line counter, a LexerState
-    and a ParserState, about half of the time of parsing a large project. Only a text that
-    parses goes through here: at the first character no lexer matches or the first token no
-    state accepts, parse() returns None and Lark parses the text itself, so every syntax error
-    is Lark's own. tests/test_positions.py checks both give the same trees."""
+    and a ParserState, about half of the time of parsing a large project. Where a text does not
+    parse (no lexer of the state matches, or the state accepts no such token), parse() returns
+    None and Lark parses the text itself, so every syntax error is Lark's own.
+    tests/test_positions.py checks both give the same trees."""
 
     def __init__(self, parser: Lark):
         from lark.parsers.lalr_analysis import Shift
