@@ -42,8 +42,20 @@ KEYWORDS = {
 
 
 @functools.lru_cache(maxsize=1)
+def grammar_text() -> str:
+    """grammar/segc.lark: installed as the package segc.grammar; in a source checkout run
+    without installing (`python -m segc` at the repository's root), from the folder itself."""
+    try:
+        return resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        from pathlib import Path
+
+        return (Path(__file__).resolve().parent.parent / "grammar" / "segc.lark").read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
+    grammar = grammar_text()
     parser = Lark(
         grammar,
         parser="lalr",
@@ -401,7 +413,7 @@ class _SavedTrees:
 
         import lark
 
-        grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
+        grammar = grammar_text()
         # what a tree or an AST depends on besides its text: the grammar, Lark, and the code
         # that builds ASTs (a development checkout changes it without a new version)
         code = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (sys.modules[__name__], A))

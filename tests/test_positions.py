@@ -258,3 +258,24 @@ def test_driver_agrees_with_lark_on_random_and_mutated_expressions():
 
     check()
     assert any(parsed) and not all(parsed)  # both kinds were met
+
+
+def test_grammar_is_found_in_a_source_checkout(monkeypatch):
+    """Installed, the grammar is the package segc.grammar; `python -m segc` at the root of a
+    checkout imports segc from the folder, which has no segc.grammar: grammar/ is read there."""
+    from importlib import resources
+
+    from segc import parser as P
+
+    installed = P.grammar_text()
+    assert installed == (REPO / "grammar" / "segc.lark").read_text(encoding="utf-8")
+
+    def no_package(name):
+        raise ModuleNotFoundError(f"No module named '{name}'")
+
+    P.grammar_text.cache_clear()
+    monkeypatch.setattr(resources, "files", no_package)
+    try:
+        assert P.grammar_text() == installed
+    finally:
+        P.grammar_text.cache_clear()
