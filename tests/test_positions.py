@@ -128,7 +128,6 @@ def test_lean_positions_agree_with_larks_own(tmp_path, monkeypatch):
     construct, every window form) and of the demo project, each subtree gets the same extent
     from both, and the parser in use is the lean one."""
     import sys
-    from importlib import resources
 
     from lark import Lark
 
@@ -150,8 +149,7 @@ def test_lean_positions_agree_with_larks_own(tmp_path, monkeypatch):
     for root in (tmp_path / "p", REPO):
         checker.check_project(load_project(root))
     assert len(seen) > 300
-    grammar = resources.files("segc.grammar").joinpath("segc.lark").read_text(encoding="utf-8")
-    larks = Lark(grammar, parser="lalr", start=["start", "step_start", "window_start"], propagate_positions=True,
+    larks = Lark(P.grammar_text(), parser="lalr", start=["start", "step_start", "window_start"], propagate_positions=True,
                  maybe_placeholders=False)
     lean = P._parser()
     assert any(isinstance(cb, P._Positions) for cb in lean.parser.parser.parser.callbacks.values())
